@@ -1,0 +1,49 @@
+"""edenframe: Eden AI for pandas.
+
+`import edenframe` registers `df.eden` and `s.eden`: each method sends one Eden AI request per distinct row value
+through the v2 batch API (or the offline `local` provider) and returns a new DataFrame with typed result columns
+aligned on the original index.
+"""
+
+from __future__ import annotations
+
+from . import _accessor as _accessor  # registers the accessors
+from ._accessor import EdenFrameAccessor, EdenSeriesAccessor
+from ._catalog import Param, Subfeature, all_subfeatures, get_subfeature
+from ._config import configure, reset_configuration
+from ._errors import (
+    APIError,
+    EdenFrameError,
+    MissingAPIKeyError,
+    MissingDependencyError,
+    RowErrors,
+    ValidationError,
+)
+from ._runner import RowErrorWarning
+
+__version__ = "0.1.0"
+
+
+def subfeatures() -> list[str]:
+    """Every supported subfeature as `"feature/subfeature"`, in catalog order."""
+    return [entry.path for entry in all_subfeatures()]
+
+
+__all__ = [
+    "APIError",
+    "EdenFrameAccessor",
+    "EdenFrameError",
+    "EdenSeriesAccessor",
+    "MissingAPIKeyError",
+    "MissingDependencyError",
+    "Param",
+    "RowErrorWarning",
+    "RowErrors",
+    "Subfeature",
+    "ValidationError",
+    "__version__",
+    "configure",
+    "get_subfeature",
+    "reset_configuration",
+    "subfeatures",
+]

@@ -1,0 +1,7 @@
+"""`python -m edenframe demo | serve`."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

@@ -1,0 +1,173 @@
+"""`df.eden` and `s.eden`: thin, stateless namespaces. Named methods are generated from the catalog."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ._catalog import MISSING, Subfeature, all_subfeatures
+from ._errors import ValidationError
+from ._frame import column_names
+from ._runner import run_frame
+from ._sync import run_sync
+from ._validate import check_column
+
+
+class _EdenBase:
+    def __init__(self, obj: Any) -> None:
+        self._obj = obj  # never validate here: accessors must not raise AttributeError on access
+
+    def _frame_and_column(self, column: Any) -> tuple[pd.DataFrame, Any]:
+        raise NotImplementedError
+
+    def run(self, subfeature: str, column: Any = None, /, **options: Any) -> pd.DataFrame:
+        """Run any subfeature (`"feature/subfeature"`, e.g. `"text/keyword_extraction"`) on a column.
+
+        Returns a new DataFrame: the input columns, then one column per output field (see the named methods).
+        """
+        frame, column = self._frame_and_column(column)
+        return run_sync(run_frame(frame, subfeature, column, options, None))
+
+    async def arun(self, subfeature: str, column: Any = None, /, **options: Any) -> pd.DataFrame:
+        """The async twin of `run`, for `await` in notebooks and async applications."""
+        frame, column = self._frame_and_column(column)
+        return await run_frame(frame, subfeature, column, options, None)
+
+
+@pd.api.extensions.register_dataframe_accessor("eden")
+class EdenFrameAccessor(_EdenBase):
+    """Eden AI on a DataFrame: `df.eden.sentiment("review")`, `df.eden.run("text/summarize", "review")`."""
+
+    def _frame_and_column(self, column: Any) -> tuple[pd.DataFrame, Any]:
+        return self._obj, column
+
+    def matrix(self, column: str) -> np.ndarray:
+        """An embedding column as a 2-D float32 array (rows x dimensions), ready for scikit-learn."""
+        check_column(self._obj, column)
+        values = self._obj[column]
+        if not isinstance(values.dtype, pd.ArrowDtype) or not pa.types.is_list(values.dtype.pyarrow_dtype):
+            raise ValidationError(f"column {column!r} is not a list column (an embedding column from df.eden.embed)")
+        missing = int(values.isna().sum())
+        if missing:
+            raise ValidationError(
+                f"column {column!r} has {missing} missing vector(s) (skipped or failed rows); drop them first: "
+                f"df.dropna(subset=[{column!r}]).eden.matrix({column!r})"
+            )
+        array = pa.chunked_array(values.array._pa_array).combine_chunks()  # type: ignore[attr-defined]
+        lengths = np.unique(array.value_lengths().to_numpy(zero_copy_only=False))
+        if len(array) == 0:
+            return np.empty((0, 0), dtype=np.float32)
+        if len(lengths) != 1:
+            raise ValidationError(f"column {column!r} holds vectors of different lengths {lengths.tolist()}")
+        flat = array.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+        return flat.reshape(len(array), int(lengths[0]))
+
+    def explode(self, column: str, *, keep_columns: bool = False) -> pd.DataFrame:
+        """A list-of-struct column in long format: one row per item, one column per struct field, index repeated.
+
+        Rows whose list is empty or missing give one row of NA fields (as `DataFrame.explode` does). With
+        `keep_columns=True` the other columns are repeated beside the item fields.
+        """
+        check_column(self._obj, column)
+        values = self._obj[column]
+        dtype = values.dtype
+        if not (
+            isinstance(dtype, pd.ArrowDtype)
+            and pa.types.is_list(dtype.pyarrow_dtype)
+            and pa.types.is_struct(dtype.pyarrow_dtype.value_type)
+        ):
+            raise ValidationError(
+                f"column {column!r} is not a list of objects (such as sentiment_items or keywords_items); "
+                "use DataFrame.explode for plain lists"
+            )
+        exploded = values.explode()
+        fields = exploded.struct.explode()
+        fields.index = exploded.index
+        if not keep_columns:
+            return fields
+        positions = np.repeat(np.arange(len(self._obj)), _repeat_counts(values))
+        others = self._obj.drop(columns=[column]).iloc[positions]
+        others.index = exploded.index
+        clashes = set(others.columns) & set(fields.columns)
+        if clashes:
+            raise ValidationError(f"item fields {sorted(clashes)} collide with existing columns; rename them first")
+        return pd.concat([others, fields], axis=1)
+
+
+def _repeat_counts(values: pd.Series) -> np.ndarray:
+    lengths = values.list.len().astype("Int64").fillna(0).to_numpy(dtype=np.int64)
+    return np.maximum(lengths, 1)
+
+
+@pd.api.extensions.register_series_accessor("eden")
+class EdenSeriesAccessor(_EdenBase):
+    """Eden AI on a Series: `s.eden.sentiment()` returns the Series as a column plus the new columns."""
+
+    def _frame_and_column(self, column: Any) -> tuple[pd.DataFrame, Any]:
+        if column is not None:
+            raise ValidationError("on a Series, call the method without a column: s.eden.sentiment()")
+        name = self._obj.name if self._obj.name is not None else "input"
+        return self._obj.to_frame(name=name), name
+
+
+def _method_doc(entry: Subfeature) -> str:
+    lines = [entry.summary, "", f"Eden AI subfeature ``{entry.path}``, one request per distinct row value."]
+    if entry.pack is not None and entry.pack.max_items > 1:
+        lines.append(f"Up to {entry.pack.max_items} rows are packed into one request.")
+    lines += ["", "Parameters", "----------"]
+    lines.append("column : the input column (omit on a Series)")
+    lines.append("providers : 'google,amazon' or a list" + (" (default: 'local', offline)" if entry.local else ""))
+    for p in entry.params:
+        default = "" if p.default is MISSING else f", default {p.default!r}"
+        required = ", required" if p.required else ""
+        described = f". {p.description}" if p.description else ""
+        lines.append(f"{p.name} : {_type_label(p.type)}{required}{default}{described}")
+    lines.append("prefix, errors, overwrite, progress, fallback_providers, settings : see edenframe docs")
+    lines += ["", "Output columns (one provider; with several, the provider is inserted after the prefix)", "-" * 20]
+    for _, field, name in column_names(entry.row_output.names, entry.method, ["p"]):
+        if field in ("cost", "error"):
+            lines.append(f"{name} : {'float64, the provider cost' if field == 'cost' else 'string, NA on success'}")
+        else:
+            lines.append(f"{name} : {_dtype_label(entry.row_output.field(field).dtype())}")
+    return "\n".join(lines)
+
+
+def _type_label(t: Any) -> str:
+    return type(t).__name__.lower() if not hasattr(t, "kind") else t.kind
+
+
+def _dtype_label(dtype: Any) -> str:
+    if isinstance(dtype, pd.CategoricalDtype):
+        return f"category {list(dtype.categories)}"
+    return str(dtype)
+
+
+def _make_method(entry: Subfeature, series: bool) -> Any:
+    async def amethod(self: _EdenBase, column: Any = None, /, **options: Any) -> pd.DataFrame:
+        frame, column = self._frame_and_column(column)
+        return await run_frame(frame, entry, column, options, entry.method)
+
+    def method(self: _EdenBase, column: Any = None, /, **options: Any) -> pd.DataFrame:
+        return run_sync(amethod(self, column, **options))
+
+    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
+    if not series:
+        parameters.append(inspect.Parameter("column", inspect.Parameter.POSITIONAL_ONLY))
+    parameters.append(inspect.Parameter("providers", inspect.Parameter.KEYWORD_ONLY, default=None))
+    for p in entry.params:
+        default = inspect.Parameter.empty if p.required else (None if p.default is MISSING else p.default)
+        parameters.append(inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=default))
+    parameters.append(inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD))
+    method.__signature__ = inspect.Signature(parameters, return_annotation=pd.DataFrame)  # type: ignore[attr-defined]
+    method.__name__ = method.__qualname__ = entry.method
+    method.__doc__ = _method_doc(entry)
+    return method
+
+
+for _entry in all_subfeatures():
+    setattr(EdenFrameAccessor, _entry.method, _make_method(_entry, series=False))
+    setattr(EdenSeriesAccessor, _entry.method, _make_method(_entry, series=True))

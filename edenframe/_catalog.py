@@ -1,0 +1,151 @@
+"""The catalog: one declarative entry per Eden AI subfeature. Everything else is driven by it.
+
+The accessor's named methods, parameter validation, output dtypes, the emulator's synthetic outputs and request
+packing all read these entries; none of them has per-subfeature code. The entries themselves live in
+`_catalog_entries.py` (data only).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ._schema import Struct, Type
+
+InputKind = Literal["text", "texts", "file"]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One subfeature-specific request field (besides the input and the common options)."""
+
+    name: str
+    type: Type
+    required: bool = False
+    default: Any = MISSING
+    minimum: float | None = None
+    maximum: float | None = None
+    nullable: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Pack:
+    """How a subfeature whose input is a list (`texts`) packs many rows into one request.
+
+    `items_field` names the output list holding one item per input text; `index_field` names the item field that
+    points back into `texts` (search sorts its items by score), or None when items come back in input order.
+    `drop` lists item fields that are not row results (an echo of the input, a constant). With `items_field=None`
+    each request carries one row and the whole output is that row's result.
+    """
+
+    max_items: int
+    items_field: str | None = "items"
+    index_field: str | None = None
+    drop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Subfeature:
+    """One Eden AI subfeature: how to build its requests and the shape of its standardized output."""
+
+    path: str  # "text/sentiment_analysis", as in the API path
+    method: str  # the accessor method name, "sentiment"
+    summary: str  # one line, first line of the method's docstring
+    input_field: str  # request field that carries the row's value: "text", "texts", "file_url"
+    input_kind: InputKind
+    output: Struct  # the standardized output of one provider (wire-format.md section 5)
+    params: tuple[Param, ...] = ()
+    pack: Pack | None = None
+    providers: tuple[str, ...] = ()  # providers Eden AI lists for it (documentation; never enforced client-side)
+    max_input_chars: int | None = None
+    notes: str = ""
+
+    @property
+    def local(self) -> bool:
+        """True when the offline `local` provider implements this subfeature (edenframe._local's registry)."""
+        from ._local import has_local
+
+        return has_local(self.path)
+
+    @property
+    def feature(self) -> str:
+        return self.path.split("/", 1)[0]
+
+    @property
+    def subfeature(self) -> str:
+        return self.path.split("/", 1)[1]
+
+    @property
+    def row_output(self) -> Struct:
+        """The fields that become one row's columns (for packed subfeatures: one item's fields)."""
+        if self.pack is None or self.pack.items_field is None:
+            return self.output
+        items = self.output.field(self.pack.items_field)
+        item = getattr(items, "item", None)
+        if not isinstance(item, Struct):
+            raise TypeError(f"{self.path}: packed field {self.pack.items_field!r} must be a list of objects")
+        skip = set(self.pack.drop) | ({self.pack.index_field} if self.pack.index_field else set())
+        return Struct(tuple((name, t) for name, t in item.fields if name not in skip))
+
+    def param(self, name: str) -> Param | None:
+        for p in self.params:
+            if p.name == name:
+                return p
+        return None
+
+
+@dataclass
+class _Index:
+    by_path: dict[str, Subfeature] = field(default_factory=dict)
+    by_method: dict[str, Subfeature] = field(default_factory=dict)
+
+
+_INDEX: _Index | None = None
+
+
+def _index() -> _Index:
+    global _INDEX
+    if _INDEX is None:
+        from ._catalog_entries import ENTRIES
+
+        index = _Index()
+        for entry in ENTRIES:
+            if entry.path in index.by_path or entry.method in index.by_method:
+                raise RuntimeError(f"duplicate catalog entry {entry.path} / {entry.method}")
+            index.by_path[entry.path] = entry
+            index.by_method[entry.method] = entry
+        _INDEX = index
+    return _INDEX
+
+
+def all_subfeatures() -> tuple[Subfeature, ...]:
+    """Every catalog entry, in catalog order."""
+    return tuple(_index().by_path.values())
+
+
+def get_subfeature(name: str) -> Subfeature:
+    """The entry for `"feature/subfeature"` or a method name; a clear error with close matches otherwise."""
+    from ._errors import ValidationError
+
+    index = _index()
+    if name in index.by_path:
+        return index.by_path[name]
+    if name in index.by_method:
+        return index.by_method[name]
+    candidates = list(index.by_path) + list(index.by_method)
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ValidationError(
+        f"unknown subfeature {name!r}.{hint} Use 'feature/subfeature' as in the API path, "
+        "e.g. 'text/sentiment_analysis'; edenframe.subfeatures() lists all of them."
+    )

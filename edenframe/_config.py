@@ -1,0 +1,143 @@
+"""Process-wide settings: explicit arguments beat `configure()`, which beats the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._errors import ValidationError
+
+DEFAULT_BASE_URL = "https://api.edenai.run/v2"
+
+
+class Secret:
+    """Holds the API key so that no repr, log line or exception message can show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> Any:
+        # Dask ships settings to workers: allow pickling, but never through a repr.
+        return (Secret, (self._value,))
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: Secret | None = None
+    base_url: str = DEFAULT_BASE_URL
+    providers: tuple[str, ...] | None = None
+    progress: bool | None = None  # None: on in a terminal or notebook
+    batch_size: int = 500  # requests per batch job (Eden AI's maximum)
+    max_running_jobs: int = 5  # Eden AI's account-wide limit
+    request_timeout: float = 60.0  # seconds for one HTTP call
+    connect_timeout: float = 10.0
+    max_retries: int = 8  # attempts after the first, for 429, 5xx and dropped connections
+    backoff_base: float = 0.5  # first retry delay; doubles each attempt, with full jitter
+    backoff_max: float = 30.0
+    poll_interval: float = 0.25  # first wait between polls of a running job; grows 1.5x per poll
+    poll_max_interval: float = 5.0
+    job_timeout: float = 6 * 3600.0  # a job still processing after this ends as row errors
+    local_chunk_size: int = 256  # items per call into a local backend
+
+
+_SETTING_NAMES = {f.name for f in fields(Settings)}
+_configured: dict[str, Any] = {}
+
+
+def configure(**options: Any) -> None:
+    """Set process-wide defaults, e.g. `configure(api_key="...", base_url="http://127.0.0.1:8080/v2")`.
+
+    Accepts `api_key`, `base_url`, `providers` and the tuning knobs of `Settings` (`batch_size`,
+    `max_running_jobs`, `request_timeout`, `max_retries`, `poll_interval`, `job_timeout`, `progress`, ...).
+    Passing None resets a setting to its environment or built-in default.
+    """
+    unknown = set(options) - _SETTING_NAMES
+    if unknown:
+        raise ValidationError(
+            f"configure() got unknown setting(s) {sorted(unknown)}; known settings: {sorted(_SETTING_NAMES)}"
+        )
+    cleaned = {name: _clean(name, value) for name, value in options.items() if value is not None}
+    for name, value in options.items():
+        if value is None:
+            _configured.pop(name, None)
+    _configured.update(cleaned)
+
+
+def reset_configuration() -> None:
+    """Forget everything set with `configure()` (tests use it)."""
+    _configured.clear()
+
+
+def current_settings(**explicit: Any) -> Settings:
+    """The settings in force for one call: explicit arguments, then `configure()`, then the environment."""
+    env: dict[str, Any] = {}
+    if os.environ.get("EDENAI_API_KEY"):
+        env["api_key"] = Secret(os.environ["EDENAI_API_KEY"])
+    if os.environ.get("EDENAI_BASE_URL"):
+        env["base_url"] = _clean("base_url", os.environ["EDENAI_BASE_URL"])
+    given = {name: _clean(name, value) for name, value in explicit.items() if value is not None}
+    return replace(Settings(), **{**env, **_configured, **given})
+
+
+def parse_providers(providers: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """`"google, amazon"` or `["google", "amazon"]` -> `("google", "amazon")`, validated."""
+    if isinstance(providers, str):
+        parts = [p.strip() for p in providers.split(",")]
+    elif isinstance(providers, (list, tuple)) and all(isinstance(p, str) for p in providers):
+        parts = [p.strip() for p in providers]
+    else:
+        raise ValidationError(
+            f"providers must be a string like 'google,amazon' or a list of strings, not {type(providers).__name__}"
+        )
+    parts = [p for p in parts if p]
+    if not parts:
+        raise ValidationError("providers is empty: name at least one provider, e.g. providers='google'")
+    if len(set(parts)) != len(parts):
+        raise ValidationError(f"providers lists the same provider twice: {parts}")
+    return tuple(parts)
+
+
+def _clean(name: str, value: Any) -> Any:
+    if name == "api_key":
+        if isinstance(value, Secret):
+            return value
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError("api_key must be a non-empty string (your Eden AI API key)")
+        return Secret(value.strip())
+    if name == "base_url":
+        return _validated_base_url(value)
+    if name == "providers":
+        return parse_providers(value)
+    return value
+
+
+def _validated_base_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"base_url must be a string such as {DEFAULT_BASE_URL!r}")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(
+            f"base_url {value!r} is not an http(s) URL; expected something like {DEFAULT_BASE_URL!r} "
+            "or 'http://127.0.0.1:8080/v2' for the emulator"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValidationError("base_url must not carry a query, fragment or credentials; pass api_key= instead")
+    return value.strip().rstrip("/")

@@ -1,0 +1,78 @@
+"""The offline `local` provider: real computations from packages that ship their models, no API key, no network.
+
+Each implementation is a function `compute(items: list[dict]) -> list[dict]` in its own module: it receives request
+items (the input field and the subfeature's parameters, as they would be sent to Eden AI) and returns one provider
+object per item in Eden AI's standardized shape (`{...fields, "status": "success", "cost": 0.0}`, or
+`{"status": "fail", "error": {"message": ...}, "cost": 0.0}` for an item it cannot process). Work is batched over
+the items where the library allows it. Modules are imported lazily, so a missing optional extra only matters when
+its subfeature is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from .._errors import MissingDependencyError, ValidationError
+
+# subfeature path -> ("module[:function]" under edenframe._local, pip extra that provides its packages).
+# The function defaults to `compute`; a module may also define `check(params)`, a pre-flight check of the call's
+# parameters that raises ValidationError before anything runs (e.g. a translation pair that is not installed).
+IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
+    "text/sentiment_analysis": ("sentiment", "local"),
+    "translation/language_detection": ("language_detection", "local"),
+    "text/keyword_extraction": ("keywords", "local"),
+    "text/summarize": ("summarize", "local"),
+    "text/spell_check": ("spell_check", "local"),
+    "text/moderation": ("moderation", "local"),
+    "text/anonymization": ("anonymization", "local"),
+    "text/embeddings": ("embeddings", "local"),
+    "text/topic_extraction": ("topics", "local"),
+    "text/search": ("search", "local"),
+    "text/named_entity_recognition": ("nlp:compute_ner", "local-nlp"),
+    "text/syntax_analysis": ("nlp:compute_syntax", "local-nlp"),
+    "translation/automatic_translation": ("translation", "local"),
+}
+
+
+def has_local(path: str) -> bool:
+    """True when the `local` provider implements this subfeature."""
+    return path in IMPLEMENTATIONS
+
+
+def local_compute(path: str) -> Callable[[list[dict]], list[dict]]:
+    """The compute function for a subfeature, importing its backend (clear errors when it cannot)."""
+    module, function = _backend(path)
+    return getattr(module, function)
+
+
+def local_check(path: str, params: dict[str, Any]) -> None:
+    """Pre-flight checks of a local call: the backend imports, and its own `check(params)` when it has one."""
+    module, _ = _backend(path)
+    check = getattr(module, "check", None)
+    if check is not None:
+        check(params)
+
+
+def _backend(path: str) -> tuple[ModuleType, str]:
+    if path not in IMPLEMENTATIONS:
+        from .._catalog import get_subfeature
+
+        entry = get_subfeature(path)
+        others = ", ".join(entry.providers[:6]) or "a provider listed by Eden AI"
+        raise ValidationError(
+            f"the 'local' provider has no offline implementation of {path}. "
+            f"Pass providers= with a remote provider (e.g. {others}) and set EDENAI_API_KEY."
+        )
+    target, extra = IMPLEMENTATIONS[path]
+    module_name, _, function = target.partition(":")
+    try:
+        module = importlib.import_module(f"{__name__}.{module_name}")
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"the 'local' provider for {path} needs packages that are not installed ({exc.name or exc}). "
+            f"Install them with: pip install 'edenframe[{extra}]'"
+        ) from exc
+    return module, function or "compute"

@@ -1,0 +1,62 @@
+"""Run a coroutine from synchronous code, also inside a running event loop (Jupyter), without nest_asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` to completion and return its result.
+
+    With no loop running in this thread, `asyncio.run` does it (Ctrl-C cancels the task cleanly). Inside a running
+    loop (a notebook cell), the coroutine runs on a fresh loop in a worker thread while this thread waits; Ctrl-C
+    while waiting cancels the coroutine there and waits for it to unwind, so nothing received is lost.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    return _run_in_thread(coro)
+
+
+def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
+    loop = asyncio.new_event_loop()
+    outcome: dict[str, Any] = {}
+    task_ready = threading.Event()
+    task_box: list[asyncio.Task[T]] = []
+
+    def worker() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            task = loop.create_task(coro)
+            task_box.append(task)
+            task_ready.set()
+            outcome["result"] = loop.run_until_complete(task)
+        except BaseException as exc:  # handed over to the waiting thread
+            outcome["error"] = exc
+        finally:
+            task_ready.set()
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    thread = threading.Thread(target=worker, name="edenframe-loop", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except KeyboardInterrupt:
+        task_ready.wait()
+        if task_box:
+            loop.call_soon_threadsafe(task_box[0].cancel)
+        thread.join()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]

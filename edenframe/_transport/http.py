@@ -1,0 +1,109 @@
+"""One HTTP call to Eden AI with timeouts and retries: 429 (honouring Retry-After), 5xx and dropped connections are
+retried with jittered exponential backoff; any other 4xx is returned to the caller at once, never retried."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from typing import Any
+
+import aiohttp
+
+from .._config import Settings
+from .._errors import APIError
+
+log = logging.getLogger("edenframe")
+
+_RETRYABLE_EXCEPTIONS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
+
+
+def open_session(settings: Settings) -> aiohttp.ClientSession:
+    """The one aiohttp session of a run, created on the loop that uses it. TLS verification stays on."""
+    headers = {"Accept": "application/json", "User-Agent": "edenframe"}
+    if settings.api_key is not None:
+        headers["Authorization"] = f"Bearer {settings.api_key.reveal()}"
+    timeout = aiohttp.ClientTimeout(total=settings.request_timeout, connect=settings.connect_timeout)
+    connector = aiohttp.TCPConnector(limit=32)
+    return aiohttp.ClientSession(headers=headers, timeout=timeout, connector=connector, raise_for_status=False)
+
+
+def backoff_delay(settings: Settings, attempt: int, retry_after: str | None = None) -> float:
+    """Seconds to wait before retry number `attempt` (0-based): Retry-After when given, else full jitter."""
+    if retry_after:
+        try:
+            return min(max(float(retry_after), 0.0), settings.backoff_max)
+        except ValueError:
+            pass  # an HTTP date: fall back to our own backoff
+    ceiling = min(settings.backoff_max, settings.backoff_base * (2**attempt))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+async def call(
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    method: str,
+    url: str,
+    *,
+    json_body: Any = None,
+    params: dict[str, Any] | None = None,
+) -> tuple[int, Any]:
+    """Send one request; return (status, parsed JSON body or None) for every non-retryable answer.
+
+    Raises APIError when retries run out, with the last cause in the message.
+    """
+    last_problem = ""
+    for attempt in range(settings.max_retries + 1):
+        retry_after: str | None = None
+        try:
+            async with session.request(method, url, json=json_body, params=params) as response:
+                text = await response.text()
+                body = _parse(text)
+                if response.status == 429 or response.status >= 500:
+                    retry_after = response.headers.get("Retry-After")
+                    last_problem = f"HTTP {response.status}: {describe_error(body) or text[:200]}"
+                else:
+                    return response.status, body
+        except _RETRYABLE_EXCEPTIONS as exc:
+            last_problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if attempt == settings.max_retries:
+            break
+        delay = backoff_delay(settings, attempt, retry_after)
+        log.debug("%s %s failed (%s); retry %d in %.2fs", method, _path_of(url), last_problem, attempt + 1, delay)
+        await asyncio.sleep(delay)
+    raise APIError(f"{method} {_path_of(url)} failed after {settings.max_retries + 1} attempts: {last_problem}")
+
+
+def describe_error(body: Any) -> str:
+    """A readable message from any of Eden AI's error bodies (section 2.4 of the wire format)."""
+    if isinstance(body, dict):
+        error = body.get("error", body.get("errors", body.get("details")))
+        if isinstance(error, dict):
+            message = error.get("message", error)
+            return _flatten_message(message)
+        if error is not None:
+            return _flatten_message(error)
+    return _flatten_message(body) if body else ""
+
+
+def _flatten_message(message: Any) -> str:
+    if isinstance(message, dict):
+        return "; ".join(f"{key}: {_flatten_message(value)}" for key, value in message.items())
+    if isinstance(message, list):
+        return ", ".join(_flatten_message(m) for m in message)
+    return str(message)
+
+
+def _parse(text: str) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _path_of(url: str) -> str:
+    # Log and error messages carry the path only: never a query string or credentials.
+    return url.split("?", 1)[0]

@@ -1,0 +1,40 @@
+"""The offline `local` provider run in process: backends work in a worker thread so the event loop never blocks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .._catalog import Subfeature
+from .._config import Settings
+from .._local import local_compute
+from . import Outcome, ProgressCallback
+
+LOCAL = "local"
+
+
+class LocalTransport:
+    """Answers request items with `{"local": <provider object>}` computed by `edenframe._local`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(
+        self, entry: Subfeature, items: list[dict[str, Any]], on_progress: ProgressCallback | None = None
+    ) -> dict[str, Outcome]:
+        compute = local_compute(entry.path)
+        size = max(1, self.settings.local_chunk_size)
+        outcomes: dict[str, Outcome] = {}
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            try:
+                objects = await asyncio.to_thread(compute, chunk)
+            except Exception as exc:  # a backend crash fails its chunk's rows, never the run
+                message = f"local {entry.path} failed: {type(exc).__name__}: {exc}"
+                outcomes.update({item["name"]: Outcome(error=message) for item in chunk})
+            else:
+                for item, obj in zip(chunk, objects, strict=True):
+                    outcomes[item["name"]] = Outcome(response={LOCAL: obj})
+            if on_progress is not None:
+                on_progress(len(chunk))
+        return outcomes

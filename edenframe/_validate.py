@@ -1,0 +1,106 @@
+"""Checks made before any request is sent: every message names the problem and the fix."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from ._catalog import MISSING, Param, Subfeature
+from ._errors import ValidationError
+from ._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
+
+
+def close_matches(name: str, candidates: Iterable[Any]) -> str:
+    """' Did you mean ...?' for the nearest candidates, or ''."""
+    pool = [str(c) for c in candidates]
+    found = difflib.get_close_matches(str(name), pool, n=3, cutoff=0.6)
+    return f" Did you mean {', '.join(repr(f) for f in found)}?" if found else ""
+
+
+def check_column(frame: pd.DataFrame, column: Any) -> None:
+    if column is None:
+        raise ValidationError("name the input column, e.g. df.eden.sentiment('review')")
+    if column not in frame.columns:
+        raise ValidationError(
+            f"column {column!r} is not in the DataFrame.{close_matches(column, frame.columns)} "
+            f"Columns: {list(frame.columns)[:20]}"
+        )
+    if isinstance(frame[column], pd.DataFrame):
+        raise ValidationError(f"column label {column!r} is duplicated in the DataFrame; make the labels unique first")
+
+
+def check_params(entry: Subfeature, given: dict[str, Any], allowed_options: Iterable[str]) -> dict[str, Any]:
+    """The subfeature parameters to send, validated; unknown keywords raise with close matches."""
+    known = {p.name: p for p in entry.params}
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        name = unknown[0]
+        hint = close_matches(name, [*known, *allowed_options])
+        takes = ", ".join(known) or "no parameters of its own"
+        raise ValidationError(
+            f"{entry.method}() ({entry.path}) got an unexpected parameter {name!r}.{hint} "
+            f"It takes: {takes}; and the common options {', '.join(sorted(allowed_options))}."
+        )
+    params: dict[str, Any] = {}
+    for p in entry.params:
+        if p.name in given:
+            params[p.name] = check_value(entry, p, given[p.name])
+        elif p.required:
+            raise ValidationError(
+                f"{entry.method}() ({entry.path}) needs the parameter {p.name!r}"
+                + (f": {p.description}" if p.description else "")
+            )
+    return params
+
+
+def check_value(entry: Subfeature, p: Param, value: Any) -> Any:
+    where = f"{entry.method}() parameter {p.name!r}"
+    if value is None:
+        if p.nullable or (not p.required and p.default is MISSING) or p.default is None:
+            return None
+        raise ValidationError(f"{where} cannot be None")
+    problem = _type_problem(p.type, value)
+    if problem:
+        raise ValidationError(f"{where} {problem} (got {value!r})")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if p.minimum is not None and value < p.minimum:
+            raise ValidationError(f"{where} must be at least {p.minimum} (got {value!r})")
+        if p.maximum is not None and value > p.maximum:
+            raise ValidationError(f"{where} must be at most {p.maximum} (got {value!r})")
+    if isinstance(value, tuple):
+        value = list(value)
+    return value
+
+
+def _type_problem(t: Type, value: Any) -> str:
+    if isinstance(t, Enum):
+        return "" if value in t.values else f"must be one of {list(t.values)}"
+    if isinstance(t, Scalar):
+        ok = {
+            "string": isinstance(value, str),
+            "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+        }[t.kind]
+        names = {"string": "a string", "float": "a number", "int": "an integer", "bool": "True or False"}
+        return "" if ok else f"must be {names[t.kind]}"
+    if isinstance(t, ListOf):
+        if not isinstance(value, (list, tuple)):
+            return "must be a list"
+        for element in value:
+            inner = _type_problem(t.item, element)
+            if inner:
+                return f"must be a list whose elements each {inner.removeprefix('must ')}"
+        return ""
+    if isinstance(t, (Struct, Mapping)):
+        if not isinstance(value, dict):
+            return "must be a dict"
+        if isinstance(t, Struct):
+            extra = set(value) - set(t.names)
+            if extra:
+                return f"has unknown keys {sorted(extra)}; allowed: {list(t.names)}"
+        return ""
+    return ""

@@ -1,0 +1,1105 @@
+"""`EdenEmulator`: an aiohttp server that speaks the Eden AI v2 sync and batch wire format (wire-format.md §1–§3).
+
+Every subfeature of the catalog is served, by the schema-driven `synthetic` generator for any known provider and by
+the offline implementations for provider `local`. Fault hooks make the failure modes a client must survive
+reproducible: latency, 429 with Retry-After, 5xx, dropped connections, slow jobs, rejected, failed and partially
+failed requests, small pages.
+
+State is mutated on the server's event loop only; the introspection properties (`calls`, `jobs`, `ledger`, ...)
+take a lock and return copies, so tests may read them from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import hashlib
+import hmac
+import json
+import logging
+import random
+import re
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from .._catalog import MISSING, Param, Subfeature, all_subfeatures
+from .._schema import Embedding, Enum, ListOf, Mapping, Scalar, Struct, Type
+from ._synthetic import COMMON_OPTIONS, canonical_input, synthetic_cost, synthetic_output
+
+log = logging.getLogger("edenframe.testing")
+
+PSEUDO_PROVIDERS = ("synthetic", "local")
+REQUEST_STATUSES = ("succeeded", "failed", "finished", "processing")
+RATE_LIMIT_MESSAGE = "Rate limit exceeded. Please wait before making additional requests."
+
+_BATCH_LIST = re.compile(r"^/v2/batch/?$")
+_BATCH_JOB = re.compile(r"^/v2/(?P<feature>[^/]+)/(?P<subfeature>[^/]+)/batch/(?P<name>[^/]+)/?$")
+_SYNC = re.compile(r"^/v2/(?P<feature>[^/]+)/(?P<subfeature>[^/]+)/?$")
+_URL = re.compile(r"^https?://\S+$")
+_BOOL_OPTIONS = ("response_as_dict", "attributes_as_list", "show_original_response", "show_base_64")
+_INVALID_JSON = object()
+_DROP = object()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Introspection records
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request the emulator received."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    json: Any  # the parsed JSON body (multipart: the form fields, files as "<N bytes>"), or None
+    status: int | None  # the HTTP status returned; None when the connection was dropped without a response
+
+    @property
+    def body(self) -> Any:
+        """Alias of `json`."""
+        return self.json
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One provider result produced and charged."""
+
+    job: str  # the batch job name, or "sync"
+    name: str | None  # the request item's `name`
+    provider: str  # the provider as requested ("openai/gpt-4o")
+    cost: float
+
+
+@dataclass
+class BatchRequestState:
+    """One launched request of a batch job, as the GET endpoint reports it."""
+
+    public_id: int
+    name: str | None
+    body: dict[str, Any]
+    status: str = "processing"  # processing | succeeded | failed
+    errors: Any = None
+    response: Any = None
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "public_id": self.public_id,
+            "status": self.status,
+            "name": self.name,
+            "errors": self.errors,
+            "response": self.response,
+        }
+
+
+@dataclass
+class BatchJob:
+    """A batch job: its launched requests (in launch order) and the items rejected at launch."""
+
+    name: str
+    path: str
+    requests: list[BatchRequestState]
+    failed_requests: list[dict[str, Any]]
+    created: str
+    updated: str
+
+    @property
+    def status(self) -> str:
+        return "processing" if any(r.status == "processing" for r in self.requests) else "finished"
+
+    @property
+    def feature(self) -> str:
+        return self.path.split("/", 1)[0]
+
+    @property
+    def subfeature(self) -> str:
+        return self.path.split("/", 1)[1]
+
+
+@dataclass(frozen=True)
+class _Provider:
+    spec: str  # as requested: "openai/gpt-4o"
+    name: str  # "openai"
+    key: str  # the response key
+
+
+@dataclass
+class _Body:
+    """A parsed request body: JSON, or the fields of a multipart form (values still strings, files as bytes)."""
+
+    data: Any
+    record: Any
+    multipart: bool = False
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Wire helpers
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(payload, status=status, headers=headers)
+
+
+def _error(status: int, type_: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    """§2.4 `Error` body (403, 500, ...)."""
+    return _json({"error": {"type": type_, "message": message}}, status, headers)
+
+
+def _bad_request(errors: dict[str, list[str]]) -> web.Response:
+    """§2.4 `BadRequest` body: a message per parameter."""
+    return _json({"error": {"type": "Invalid request", "message": errors}}, 400)
+
+
+def _not_found() -> web.Response:
+    return _json({"details": "Not Found"}, 404)
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "dict", list: "list", str: "str", bool: "bool", int: "int", float: "float"}.get(
+        type(value), type(value).__name__
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Request validation (DRF-style messages, like Eden AI's)
+
+
+def _type_problem(t: Type, value: Any) -> str:
+    if isinstance(t, Enum):
+        return "" if isinstance(value, str) and value in t.values else f'"{value}" is not a valid choice.'
+    if isinstance(t, Scalar):
+        if t.kind == "string":
+            return "" if isinstance(value, str) else "Not a valid string."
+        if t.kind == "float":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            return "" if ok else "A valid number is required."
+        if t.kind == "int":
+            ok = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+            return "" if ok and not isinstance(value, bool) else "A valid integer is required."
+        return "" if isinstance(value, bool) else "Must be a valid boolean."
+    if isinstance(t, (ListOf, Embedding)):
+        if not isinstance(value, list):
+            return f'Expected a list of items but got type "{_type_name(value)}".'
+        inner_type: Type = t.item if isinstance(t, ListOf) else Scalar("float")
+        for index, element in enumerate(value):
+            inner = _type_problem(inner_type, element)
+            if inner:
+                return f"Item {index}: {inner}"
+        return ""
+    if isinstance(t, (Struct, Mapping)):
+        if not isinstance(value, dict):
+            return f'Expected a dictionary of items but got type "{_type_name(value)}".'
+        if isinstance(t, Struct):
+            extra = sorted(set(value) - set(t.names))
+            if extra:
+                return f"Unknown keys {extra}; allowed keys: {list(t.names)}."
+            for name, ft in t.fields:
+                if name in value and value[name] is not None:
+                    inner = _type_problem(ft, value[name])
+                    if inner:
+                        return f"{name}: {inner}"
+        return ""
+    return ""
+
+
+def _param_problem(p: Param, value: Any) -> str:
+    if value is None:
+        if p.nullable or (not p.required and p.default is MISSING) or p.default is None:
+            return ""
+        return "This field may not be null."
+    problem = _type_problem(p.type, value)
+    if problem:
+        return problem
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if p.minimum is not None and value < p.minimum:
+            return f"Ensure this value is greater than or equal to {p.minimum:g}."
+        if p.maximum is not None and value > p.maximum:
+            return f"Ensure this value is less than or equal to {p.maximum:g}."
+    return ""
+
+
+def _provider_list(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        parts = value.split(",")
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        parts = [piece for v in value for piece in v.split(",")]
+    else:
+        return None
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _known_providers(entry: Subfeature) -> list[str]:
+    from .._local import has_local
+
+    names = [*entry.providers, "synthetic"]
+    if has_local(entry.path):
+        names.append("local")
+    return names
+
+
+def _parse_providers(entry: Subfeature, body: dict[str, Any], errors: dict[str, list[str]]) -> list[_Provider]:
+    if "providers" not in body:
+        errors["providers"] = ["This field is required."]
+        return []
+    specs = _provider_list(body["providers"])
+    if specs is None:
+        errors["providers"] = ["Expected a comma-separated string or a list of strings."]
+        return []
+    if not specs:
+        errors["providers"] = ["This field may not be blank."]
+        return []
+    known = _known_providers(entry)
+    bad = [s for s in specs if s.split("/", 1)[0].strip() not in known]
+    if bad:
+        hint = ""
+        if any(s.split("/", 1)[0].strip() == "local" for s in bad):
+            hint = f" The 'local' provider has no offline implementation of {entry.path}."
+        errors["providers"] = [
+            f"Invalid provider(s) for {entry.path}: {', '.join(bad)}.{hint} Available providers: {', '.join(known)}."
+        ]
+        return []
+    providers: list[_Provider] = []
+    used: set[str] = set()
+    for spec in specs:
+        name = spec.split("/", 1)[0].strip()
+        key = name if name not in used else spec  # two models of one provider: the second keyed by its full name
+        used.add(key)
+        providers.append(_Provider(spec=spec, name=name, key=key))
+    return providers
+
+
+def _check_input(entry: Subfeature, body: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    name = entry.input_field
+    value = body.get(name)
+    if entry.input_kind == "file":
+        if value is None:
+            if isinstance(body.get("file"), (bytes, bytearray)):
+                return
+            errors[name] = ["This field is required."]
+        elif not isinstance(value, str) or not _URL.match(value):
+            errors[name] = ["Enter a valid URL."]
+        return
+    if name not in body or value is None:
+        errors[name] = ["This field is required." if name not in body else "This field may not be null."]
+        return
+    limit = entry.max_input_chars
+    if entry.input_kind == "texts":
+        if not isinstance(value, list):
+            errors[name] = [f'Expected a list of items but got type "{_type_name(value)}".']
+        elif not value:
+            errors[name] = ["This list may not be empty."]
+        elif entry.pack is not None and len(value) > entry.pack.max_items:
+            errors[name] = [f"Ensure this field has no more than {entry.pack.max_items} elements."]
+        elif not all(isinstance(v, str) for v in value):
+            errors[name] = ["Each item must be a string."]
+        elif any(not v.strip() for v in value):
+            errors[name] = ["Items may not be blank."]
+        elif limit is not None and any(len(v) > limit for v in value):
+            errors[name] = [f"Ensure each item has no more than {limit} characters."]
+        return
+    if not isinstance(value, str):
+        errors[name] = ["Not a valid string."]
+    elif not value.strip():
+        errors[name] = ["This field may not be blank."]
+    elif limit is not None and len(value) > limit:
+        errors[name] = [f"Ensure this field has no more than {limit} characters."]
+
+
+def validate_item(entry: Subfeature, body: Any, *, batch: bool = False) -> tuple[dict[str, list[str]], list[_Provider]]:
+    """Validate one sync body or batch request item: (errors per field, the providers asked for)."""
+    if not isinstance(body, dict):
+        return {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {_type_name(body)}."]}, []
+    errors: dict[str, list[str]] = {}
+    providers = _parse_providers(entry, body, errors)
+    _check_input(entry, body, errors)
+
+    if "fallback_providers" in body and body["fallback_providers"] not in (None, "", []):
+        fallbacks = _provider_list(body["fallback_providers"])
+        known = _known_providers(entry)
+        if fallbacks is None:
+            errors["fallback_providers"] = ["Expected a comma-separated string or a list of strings."]
+        elif len(fallbacks) > 5:
+            errors["fallback_providers"] = ["Ensure this field has no more than 5 elements."]
+        elif any(f.split("/", 1)[0].strip() not in known for f in fallbacks):
+            errors["fallback_providers"] = [f"Invalid provider(s). Available providers: {', '.join(known)}."]
+        elif len(providers) > 1:
+            errors["fallback_providers"] = ["Fallback providers can only be used with a single provider in providers."]
+    settings = body.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        parsed: Any = None
+        if isinstance(settings, str):
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(settings) if settings.strip() else {}
+        if not isinstance(parsed, dict):
+            errors["settings"] = ['Must be a JSON object such as {"google": "model"}.']
+    for option in _BOOL_OPTIONS:
+        if option in body and not isinstance(body[option], bool):
+            errors[option] = ["Must be a valid boolean."]
+
+    params = {p.name: p for p in entry.params}
+    for p in entry.params:
+        if p.name in body:
+            problem = _param_problem(p, body[p.name])
+            if problem:
+                errors[p.name] = [problem]
+        elif p.required:
+            errors[p.name] = ["This field is required."]
+    allowed = {*COMMON_OPTIONS, entry.input_field, *params}
+    if entry.input_kind == "file":
+        allowed.add("file")
+    if batch:
+        allowed.add("name")
+        name = body.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > 1023):
+            errors["name"] = ["Ensure this field is a string of no more than 1023 characters."]
+    for key in body:
+        if key not in allowed:
+            accepted = ", ".join([entry.input_field, *params]) or entry.input_field
+            errors[key] = [f"Unknown parameter for {entry.path}. Accepted: {accepted} and the common options."]
+    return errors, providers
+
+
+def _coerce_form(entry: Subfeature, form: dict[str, Any]) -> dict[str, Any]:
+    """Multipart fields arrive as strings: give options and non-string parameters their JSON types."""
+    params = {p.name: p for p in entry.params}
+    body: dict[str, Any] = {}
+    for key, value in form.items():
+        if isinstance(value, str) and key in _BOOL_OPTIONS and value.lower() in ("true", "false"):
+            body[key] = value.lower() == "true"
+        elif isinstance(value, str) and (key == "settings" or (key in params and not _is_text(params[key].type))):
+            try:
+                body[key] = json.loads(value) if value.strip() else None
+            except ValueError:
+                body[key] = value
+        else:
+            body[key] = value
+    return body
+
+
+def _is_text(t: Type) -> bool:
+    return isinstance(t, Enum) or (isinstance(t, Scalar) and t.kind == "string")
+
+
+def _input_hits(entry: Subfeature, body: dict[str, Any], values: frozenset[str]) -> bool:
+    if not values:
+        return False
+    value = canonical_input(entry, body)
+    if isinstance(value, list):
+        return any(isinstance(v, str) and v in values for v in value)
+    return isinstance(value, str) and value in values
+
+
+def _request_item(entry: Subfeature, body: dict[str, Any]) -> dict[str, Any]:
+    """What a provider sees: the input and the subfeature's parameters (no options, no `name`)."""
+    keep = {entry.input_field, "file", *(p.name for p in entry.params)}
+    return {k: v for k, v in body.items() if k in keep}
+
+
+def _run_local(path: str, items: list[dict[str, Any]]) -> list[Any]:
+    from .._local import local_compute
+
+    return list(local_compute(path)(items))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The server
+
+
+class EdenEmulator:
+    """A local Eden AI v2 server for tests: sync and batch endpoints, synthetic and local providers, fault hooks.
+
+    Use it from sync code (`with EdenEmulator() as emu:` runs it on a daemon background thread, so it also works
+    inside a running event loop) or from async code (`async with EdenEmulator() as emu:` runs it on the current
+    loop). Point a client at `emu.base_url` with `emu.api_key`.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "test-key",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        job_seconds: float = 0.0,
+        page_size: int = 100,
+        max_batch_requests: int = 500,
+        max_running_jobs: int = 5,
+        latency: float = 0.0,
+        omit_status: bool = False,
+        add_eden_ai: bool = False,
+        extra_keys: bool = False,
+        fail_inputs: Collection[str] = (),
+        provider_fail_inputs: Collection[str] = (),
+        request_fail_inputs: Collection[str] = (),
+        rate_limit: float = 0.0,
+        server_error: float = 0.0,
+        drop_connection: float = 0.0,
+        retry_after: float = 0.05,
+        seed: int = 0,
+        log_requests: bool = False,
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        for name, p in (
+            ("rate_limit", rate_limit),
+            ("server_error", server_error),
+            ("drop_connection", drop_connection),
+        ):
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"{name} is a probability between 0 and 1, got {p!r}")
+        self._api_key = api_key
+        self.host = host
+        self.port = port
+        self.job_seconds = job_seconds
+        self.page_size = page_size
+        self.max_batch_requests = max_batch_requests
+        self.max_running_jobs = max_running_jobs
+        self.latency = latency
+        self.omit_status = omit_status
+        self.add_eden_ai = add_eden_ai
+        self.extra_keys = extra_keys
+        self.fail_inputs = frozenset(fail_inputs)
+        self.provider_fail_inputs = frozenset(provider_fail_inputs)
+        self.request_fail_inputs = frozenset(request_fail_inputs)
+        self.rate_limit = rate_limit
+        self.server_error = server_error
+        self.drop_connection = drop_connection
+        self.retry_after = retry_after
+        self.seed = seed
+        self.log_requests = log_requests
+
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._calls: list[Call] = []
+        self._ledger: list[Charge] = []
+        self._jobs: dict[str, BatchJob] = {}
+        self._job_tasks: dict[str, asyncio.Task[None]] = {}
+        self._next_public_id = 1
+        self._max_running_seen = 0
+        self._runner: web.AppRunner | None = None
+        self._bound_port: int | None = None
+        self._thread: threading.Thread | None = None
+        self._thread_loop: asyncio.AbstractEventLoop | None = None
+
+    # -- public attributes ---------------------------------------------------------------------------------------
+
+    @property
+    def api_key(self) -> str:
+        return self._api_key
+
+    @property
+    def url(self) -> str:
+        """The server's root URL, "http://127.0.0.1:PORT"."""
+        if self._bound_port is None:
+            raise RuntimeError("the emulator is not running: use `with EdenEmulator() as emu:` or start() first")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else "[::1]" if self.host == "::" else self.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self._bound_port}"
+
+    @property
+    def base_url(self) -> str:
+        """What a client uses as Eden AI's base URL: "http://127.0.0.1:PORT/v2"."""
+        return f"{self.url}/v2"
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    def __repr__(self) -> str:
+        where = self.url if self._bound_port is not None else f"{self.host}:{self.port} (not running)"
+        with self._lock:
+            jobs = len(self._jobs)
+        return f"<EdenEmulator {where} jobs={jobs}>"
+
+    # -- introspection (thread-safe copies) ----------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def jobs(self) -> dict[str, BatchJob]:
+        with self._lock:
+            return copy.deepcopy(self._jobs)
+
+    @property
+    def ledger(self) -> list[Charge]:
+        with self._lock:
+            return list(self._ledger)
+
+    @property
+    def total_cost(self) -> float:
+        with self._lock:
+            return sum(c.cost for c in self._ledger)
+
+    @property
+    def max_running_seen(self) -> int:
+        with self._lock:
+            return self._max_running_seen
+
+    @property
+    def running_jobs(self) -> int:
+        with self._lock:
+            return self._running_count()
+
+    def reset(self) -> None:
+        """Forget recorded calls and charges (jobs are kept); `max_running_seen` restarts from the jobs running now."""
+        with self._lock:
+            self._calls.clear()
+            self._ledger.clear()
+            self._max_running_seen = self._running_count()
+
+    def _running_count(self) -> int:
+        return sum(1 for job in self._jobs.values() if job.status == "processing")
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    async def astart(self) -> EdenEmulator:
+        """Start serving on the running event loop."""
+        if self._runner is not None:
+            raise RuntimeError("the emulator is already running")
+        app = web.Application(client_max_size=256 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(
+            app, access_log=log if self.log_requests else None, handle_signals=False, shutdown_timeout=1.0
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._bound_port = int(runner.addresses[0][1])
+        return self
+
+    async def astop(self) -> None:
+        """Stop serving: cancel running jobs and close the listening socket."""
+        runner, self._runner = self._runner, None
+        tasks = list(self._job_tasks.values())
+        self._job_tasks.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if runner is not None:
+            await runner.cleanup()
+        self._bound_port = None
+
+    def start(self) -> EdenEmulator:
+        """Start serving on a private event loop in a daemon thread (works even inside a running event loop)."""
+        if self._thread is not None or self._runner is not None:
+            raise RuntimeError("the emulator is already running")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._thread_loop = loop
+            try:
+                loop.run_until_complete(self.astart())
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                    loop.run_until_complete(loop.shutdown_default_executor())
+                loop.close()
+
+        thread = threading.Thread(target=run, name="EdenEmulator", daemon=True)
+        self._thread = thread
+        thread.start()
+        ready.wait()
+        if failure:
+            self._thread = None
+            self._thread_loop = None
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        """Stop a server started with `start()` (or by `with`)."""
+        loop, thread = self._thread_loop, self._thread
+        if loop is None or thread is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.astop(), loop).result(timeout=30)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=30)
+            self._thread = None
+            self._thread_loop = None
+
+    def __enter__(self) -> EdenEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> EdenEmulator:
+        return await self.astart()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.astop()
+
+    # -- HTTP plumbing ------------------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        status: int | None = None
+        body = _Body(None, None)
+        try:
+            body = await self._read_body(request)
+            if self.latency > 0:
+                await asyncio.sleep(self.latency)
+            try:
+                result = await self._dispatch(request, body)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug or an unexpected input: answer like Eden AI's 500, keep serving
+                log.exception("emulator error on %s %s", request.method, request.path)
+                result = _error(500, "Internal Server Error", f"{type(exc).__name__}: {exc}")
+            if result is _DROP:
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=500)
+            assert isinstance(result, web.StreamResponse)
+            status = result.status
+            return result
+        finally:
+            call = Call(request.method, request.path, dict(request.query), body.record, status)
+            with self._lock:
+                self._calls.append(call)
+
+    async def _read_body(self, request: web.Request) -> _Body:
+        if not request.body_exists:
+            return _Body(None, None)
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            data: dict[str, Any] = {}
+            record: dict[str, Any] = {}
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    content = value.file.read()
+                    data[key] = content
+                    record[key] = f"<{len(content)} bytes>"
+                else:
+                    data[key] = str(value)
+                    record[key] = str(value)
+            return _Body(data, record, multipart=True)
+        raw = await request.read()
+        if not raw.strip():
+            return _Body(None, None)
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            return _Body(_INVALID_JSON, None)
+        return _Body(parsed, parsed)
+
+    def _auth(self, request: web.Request) -> web.Response | None:
+        header = request.headers.get("Authorization", "")
+        if not header.strip():
+            return _error(
+                403,
+                "Forbidden",
+                "Authentication credentials were not provided: send `Authorization: Bearer <API_Key>`.",
+            )
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _error(403, "Forbidden", "The authorization header needs to be `Authorization: Bearer <API_Key>`.")
+        if not hmac.compare_digest(token.strip().encode(), self._api_key.encode()):
+            return _error(401, "Unauthorized", "Invalid API key.")
+        return None
+
+    def _fault(self) -> Any:
+        if not (self.drop_connection or self.server_error or self.rate_limit):
+            return None
+        with self._lock:
+            roll = self._rng.random()
+        if roll < self.drop_connection:
+            return _DROP
+        roll -= self.drop_connection
+        if roll < self.server_error:
+            return _error(500, "Internal Server Error", "Provider has returned an Error. Please try again later.")
+        roll -= self.server_error
+        if roll < self.rate_limit:
+            return self._too_many(RATE_LIMIT_MESSAGE)
+        return None
+
+    def _too_many(self, message: str) -> web.Response:
+        return _json(
+            {"error": {"code": 429, "message": message}}, 429, headers={"Retry-After": _seconds(self.retry_after)}
+        )
+
+    async def _dispatch(self, request: web.Request, body: _Body) -> Any:
+        denied = self._auth(request)
+        if denied is not None:
+            return denied
+        path, method = request.path, request.method
+        if _BATCH_LIST.match(path):
+            if method != "GET":
+                return _json({"detail": f'Method "{method}" not allowed.'}, 405)
+            return self._fault() or self._list_jobs(request)
+        match = _BATCH_JOB.match(path)
+        if match:
+            if method not in ("GET", "POST", "DELETE"):
+                return _json({"detail": f'Method "{method}" not allowed.'}, 405)
+            entry = self._entry(match["feature"], match["subfeature"])
+            if entry is None:
+                return _not_found()
+            fault = self._fault()
+            if fault is not None:
+                return fault
+            name = match["name"]
+            if method == "POST":
+                return self._launch(request, entry, name, body)
+            if method == "GET":
+                return self._get_job(request, entry, name)
+            return await self._delete_job(entry, name)
+        match = _SYNC.match(path)
+        if match:
+            entry = self._entry(match["feature"], match["subfeature"])
+            if entry is None:
+                return _not_found()
+            if method != "POST":
+                return _json({"detail": f'Method "{method}" not allowed.'}, 405)
+            return self._fault() or await self._sync(entry, body)
+        return _not_found()
+
+    @staticmethod
+    def _entry(feature: str, subfeature: str) -> Subfeature | None:
+        path = f"{feature}/{subfeature}"
+        for entry in all_subfeatures():
+            if entry.path == path:
+                return entry
+        return None
+
+    # -- computing results ----------------------------------------------------------------------------------------
+
+    def _success(
+        self, fields: dict[str, Any], cost: float, provider: _Provider, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        obj: dict[str, Any] = {**fields, "status": "success", "cost": cost}
+        if self.extra_keys or body.get("show_original_response") is True:
+            digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
+            obj["original_response"] = {"id": f"emulated-{digest}", "model": provider.spec, "object": "emulated"}
+        if self.extra_keys:
+            prompt = max(1, len(json.dumps(_request_item_value(body))) // 4)
+            completion = 1 + len(fields)
+            obj["usage"] = {
+                "completion_tokens": completion,
+                "prompt_tokens": prompt,
+                "total_tokens": completion + prompt,
+                "completion_tokens_details": {"reasoning_tokens": 0},
+                "prompt_tokens_details": {"cached_tokens": 0},
+            }
+        if self.omit_status:
+            del obj["status"]
+        return obj
+
+    @staticmethod
+    def _failure(message: str, type_: str = "ProviderException") -> dict[str, Any]:
+        return {"status": "fail", "error": {"message": message, "type": type_}, "cost": 0.0}
+
+    async def _compute(
+        self, entry: Subfeature, bodies: list[dict[str, Any]], providers: list[list[_Provider]], job: str
+    ) -> list[Any]:
+        """Provider-keyed responses (as the sync endpoint returns them) for request bodies; charges the ledger."""
+        objects: list[list[dict[str, Any] | None]] = [[None] * len(p) for p in providers]
+        local_work: dict[str, list[tuple[int, int]]] = {}
+        for i, (body, provs) in enumerate(zip(bodies, providers, strict=True)):
+            for j, prov in enumerate(provs):
+                if _input_hits(entry, body, self.provider_fail_inputs):
+                    objects[i][j] = self._failure("Provider has returned an Error. Please try again later.")
+                elif prov.name == "local":
+                    local_work.setdefault(prov.spec, []).append((i, j))
+                else:
+                    item = _request_item(entry, body)
+                    fields = synthetic_output(entry, prov.spec, item)
+                    objects[i][j] = self._success(fields, synthetic_cost(entry, prov.spec, item), prov, body)
+        for slots in local_work.values():
+            items = [_request_item(entry, bodies[i]) for i, _ in slots]
+            try:
+                outputs = await asyncio.to_thread(_run_local, entry.path, items)
+                if len(outputs) != len(items):
+                    raise RuntimeError(f"the local backend returned {len(outputs)} results for {len(items)} items")
+            except Exception as exc:
+                outputs = [self._failure(f"{type(exc).__name__}: {exc}") for _ in items]
+            for (i, j), out in zip(slots, outputs, strict=True):
+                prov = providers[i][j]
+                if not isinstance(out, dict) or out.get("status") == "fail":
+                    error = out.get("error") if isinstance(out, dict) else None
+                    message = error.get("message") if isinstance(error, dict) else str(error or "local provider failed")
+                    objects[i][j] = self._failure(str(message))
+                    continue
+                fields = {k: v for k, v in out.items() if k not in ("status", "cost", "usage", "original_response")}
+                cost = float(out.get("cost") or 0.0)
+                objects[i][j] = self._success(fields, cost, prov, bodies[i])
+
+        responses: list[Any] = []
+        charges: list[Charge] = []
+        for body, provs, objs in zip(bodies, providers, objects, strict=True):
+            response: dict[str, Any] = {}
+            for prov, obj in zip(provs, objs, strict=True):
+                assert obj is not None
+                response[prov.key] = obj
+                if obj.get("status", "success") == "success" and "error" not in obj:
+                    charges.append(Charge(job, body.get("name"), prov.spec, float(obj.get("cost", 0.0))))
+            if self.add_eden_ai and response:
+                merged = synthetic_output(entry, "eden-ai", _request_item(entry, body))
+                response["eden-ai"] = {**merged, "status": "success", "cost": 0.0}
+            if body.get("response_as_dict") is False:
+                responses.append([{**obj, "provider": key} for key, obj in response.items()])
+            else:
+                responses.append(response)
+        with self._lock:
+            self._ledger.extend(charges)
+        return responses
+
+    # -- sync ---------------------------------------------------------------------------------------------------
+
+    async def _sync(self, entry: Subfeature, body: _Body) -> web.Response:
+        if body.data is _INVALID_JSON:
+            return _bad_request({"non_field_errors": ["JSON parse error: the body is not valid JSON."]})
+        data = _coerce_form(entry, body.data) if body.multipart else body.data
+        errors, providers = validate_item(entry, data if data is not None else {})
+        if errors:
+            return _bad_request(errors)
+        assert isinstance(data, dict)
+        if _input_hits(entry, data, self.fail_inputs):
+            return _bad_request({entry.input_field: ["This input was rejected by the emulator (fail_inputs)."]})
+        if _input_hits(entry, data, self.request_fail_inputs):
+            return _error(500, "Internal Server Error", "The request failed (request_fail_inputs).")
+        [response] = await self._compute(entry, [data], [providers], job="sync")
+        return _json(response)
+
+    # -- batch --------------------------------------------------------------------------------------------------
+
+    def _launch(self, request: web.Request, entry: Subfeature, job_name: str, body: _Body) -> web.Response:
+        if body.multipart:
+            return _json({"detail": 'Unsupported media type "multipart/form-data" in request.'}, 415)
+        if body.data is _INVALID_JSON:
+            return _bad_request({"non_field_errors": ["JSON parse error: the body is not valid JSON."]})
+        data = body.data
+        if not isinstance(data, dict):
+            return _bad_request(
+                {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {_type_name(data)}."]}
+            )
+        items = data.get("requests")
+        if items is None:
+            return _bad_request({"requests": ["This field is required."]})
+        if not isinstance(items, list):
+            return _bad_request({"requests": [f'Expected a list of items but got type "{_type_name(items)}".']})
+        if not items:
+            return _bad_request({"requests": ["This list may not be empty."]})
+        if len(items) > self.max_batch_requests:
+            return _bad_request(
+                {"requests": [f"Ensure this field has no more than {self.max_batch_requests} elements."]}
+            )
+        with self._lock:
+            exists = job_name in self._jobs
+            running = self._running_count()
+        if exists:
+            return _bad_request(
+                {"name": [f"A batch job named '{job_name}' already exists. Delete it or launch under another name."]}
+            )
+        if running >= self.max_running_jobs:
+            return self._too_many(
+                f"You can have up to {self.max_running_jobs} concurrent running batch jobs: "
+                "wait for a running job to finish (or delete one) before launching another."
+            )
+
+        launched: list[BatchRequestState] = []
+        launched_providers: list[list[_Provider]] = []
+        failed: list[dict[str, Any]] = []
+        next_id = self._next_public_id
+        for index, item in enumerate(items):
+            errors, providers = validate_item(entry, item, batch=True)
+            if not errors and isinstance(item, dict) and _input_hits(entry, item, self.fail_inputs):
+                errors = {entry.input_field: ["This input was rejected by the emulator (fail_inputs)."]}
+            if errors:
+                name = item.get("name") if isinstance(item, dict) else None
+                failed.append({"name": name, "public_id": index, "body": item, "errors": errors})
+                continue
+            assert isinstance(item, dict)
+            launched.append(BatchRequestState(public_id=next_id, name=item.get("name"), body=item))
+            launched_providers.append(providers)
+            next_id += 1
+        now = _now()
+        job = BatchJob(
+            name=job_name, path=entry.path, requests=launched, failed_requests=failed, created=now, updated=now
+        )
+        with self._lock:
+            self._next_public_id = next_id
+            self._jobs[job_name] = job
+            self._max_running_seen = max(self._max_running_seen, self._running_count())
+        if launched:
+            task = asyncio.get_running_loop().create_task(self._run_job(entry, job, launched_providers))
+            self._job_tasks[job_name] = task
+            task.add_done_callback(lambda t, n=job_name: self._forget_task(n, t))
+        return _json(
+            {
+                "job_id": job_name,
+                "nb_launched": len(launched),
+                "nb_failed": len(failed),
+                "total": len(items),
+                "failed_requests": failed,
+            }
+        )
+
+    def _forget_task(self, name: str, task: asyncio.Task[None]) -> None:
+        if self._job_tasks.get(name) is task:
+            del self._job_tasks[name]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("emulator batch job %s crashed", name, exc_info=task.exception())
+
+    async def _run_job(self, entry: Subfeature, job: BatchJob, providers: list[list[_Provider]]) -> None:
+        await asyncio.sleep(self.job_seconds)
+        todo = [(r, p) for r, p in zip(job.requests, providers, strict=True)]
+        failing = [(r, p) for r, p in todo if _input_hits(entry, r.body, self.request_fail_inputs)]
+        working = [(r, p) for r, p in todo if not _input_hits(entry, r.body, self.request_fail_inputs)]
+        try:
+            responses = await self._compute(entry, [r.body for r, _ in working], [p for _, p in working], job.name)
+        except Exception as exc:
+            log.exception("emulator batch job %s failed", job.name)
+            failing, working, responses = todo, [], []
+            reason = f"{type(exc).__name__}: {exc}"
+        else:
+            reason = "The request failed (request_fail_inputs)."
+        with self._lock:
+            for (state, _), response in zip(working, responses, strict=True):
+                state.status, state.response = "succeeded", response
+            for state, _ in failing:
+                state.status = "failed"
+                state.errors = {"type": "RequestFailed", "message": reason}
+            job.updated = _now()
+
+    def _get_job(self, request: web.Request, entry: Subfeature, job_name: str) -> web.Response:
+        with self._lock:
+            job = self._jobs.get(job_name)
+            if job is None or job.path != entry.path:
+                return _not_found()
+            rows = [r.wire() for r in job.requests]
+            job_status, created, updated = job.status, job.created, job.updated
+        query = request.query
+        errors: dict[str, list[str]] = {}
+        page = 1
+        if query.get("page", "").strip():
+            try:
+                page = int(query["page"])
+            except ValueError:
+                errors["page"] = ["A valid integer is required."]
+            else:
+                if page < 0:
+                    errors["page"] = ["Ensure this value is greater than or equal to 0."]
+        status = query.get("status")
+        if status is not None and status not in REQUEST_STATUSES:
+            errors["status"] = [f'"{status}" is not a valid choice.']
+        public_id: int | None = None
+        if query.get("public_id", "").strip():
+            try:
+                public_id = int(query["public_id"])
+            except ValueError:
+                errors["public_id"] = ["A valid integer is required."]
+        if errors:
+            return _bad_request(errors)
+        page = max(page, 1)
+        if status == "finished":
+            rows = [r for r in rows if r["status"] != "processing"]
+        elif status is not None:
+            rows = [r for r in rows if r["status"] == status]
+        if "name" in query:
+            rows = [r for r in rows if r["name"] == query["name"]]
+        if public_id is not None:
+            rows = [r for r in rows if r["public_id"] == public_id]
+
+        total, per_page = len(rows), self.page_size
+        last_page = max(1, -(-total // per_page))
+        start = (page - 1) * per_page
+        chunk = rows[start : start + per_page]
+
+        def page_url(number: int) -> str:
+            return str(request.url.update_query(page=str(number)))
+
+        return _json(
+            {
+                "total": total,
+                "current_page": page,
+                "last_page": last_page,
+                "per_page": per_page,
+                "From": start + 1 if chunk else 0,
+                "to": start + len(chunk) if chunk else 0,
+                "prev_page_url": page_url(page - 1) if page > 1 else None,
+                "next_page_url": page_url(page + 1) if page < last_page else None,
+                "requests": chunk,
+                "status": job_status,
+                "created": created,
+                "updated": updated,
+            }
+        )
+
+    async def _delete_job(self, entry: Subfeature, job_name: str) -> web.Response:
+        with self._lock:
+            job = self._jobs.get(job_name)
+            if job is None or job.path != entry.path:
+                return _not_found()
+            del self._jobs[job_name]
+        task = self._job_tasks.pop(job_name, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return web.Response(status=204)
+
+    def _list_jobs(self, request: web.Request) -> web.Response:
+        origin = request.url.origin()
+        with self._lock:
+            jobs = list(self._jobs.values())
+            listing = [
+                {
+                    "name": job.name,
+                    "status": job.status,
+                    "feature": job.feature,
+                    "subfeature": job.subfeature,
+                    "total_requests": len(job.requests),
+                    "nb_processing": sum(r.status == "processing" for r in job.requests),
+                    "nb_succeeded": sum(r.status == "succeeded" for r in job.requests),
+                    "nb_failed": sum(r.status == "failed" for r in job.requests),
+                    "get_response_url": str(origin.with_path(f"/v2/{job.path}/batch/{job.name}/")),
+                }
+                for job in jobs
+            ]
+        return _json(listing)
+
+
+def _request_item_value(body: dict[str, Any]) -> Any:
+    return {k: v for k, v in body.items() if not isinstance(v, (bytes, bytearray))}
+
+
+__all__ = ["BatchJob", "BatchRequestState", "Call", "Charge", "EdenEmulator", "validate_item"]

@@ -1,0 +1,67 @@
+"""Shared fixtures. Every test runs with connections to anything but loopback refused: nothing may touch the net."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import edenframe
+
+SHARED_API = Path(__file__).resolve().parents[1].parent / "shared" / "eden-api"
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = address[0]
+        if host in ("localhost",):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return True  # AF_UNIX paths and the like stay on this machine
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _is_loopback(address):
+        raise ConnectionRefusedError(f"tests may not connect to {address!r}: only loopback is allowed")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if not _is_loopback(address):
+        raise ConnectionRefusedError(f"tests may not connect to {address!r}: only loopback is allowed")
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _clean_configuration(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees another's configure() call or the developer's own key."""
+    for name in ("EDENAI_API_KEY", "EDENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    edenframe.reset_configuration()
+    yield
+    edenframe.reset_configuration()
+
+
+@pytest.fixture(scope="session")
+def shared_api() -> Path:
+    if not SHARED_API.is_dir():
+        pytest.skip("../shared/eden-api is absent (a fresh clone): contract tests skipped")
+    return SHARED_API

@@ -1,0 +1,38 @@
+"""Test helpers: sample parameter values for any catalog entry, built from its schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edenframe import Subfeature
+from edenframe._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
+
+
+def sample_value(name: str, t: Type) -> Any:
+    """A valid value for a parameter of type `t` (labels and examples chosen so they fit together)."""
+    if name == "labels":
+        return ["spam", "not spam"]
+    if name == "examples" and isinstance(t, ListOf) and isinstance(t.item, ListOf):
+        return [["win money now", "spam"], ["see you at lunch", "not spam"]]
+    if isinstance(t, Enum):
+        return t.values[0]
+    if isinstance(t, Scalar):
+        return {"string": "en" if "language" in name else f"{name} value", "float": 0.5, "int": 1, "bool": False}[
+            t.kind
+        ]
+    if isinstance(t, ListOf):
+        return [sample_value(name, t.item)]
+    if isinstance(t, Struct):
+        return {field: sample_value(field, ft) for field, ft in t.fields}
+    if isinstance(t, Mapping):
+        return {"key": "value"}
+    return None
+
+
+def required_params(entry: Subfeature) -> dict[str, Any]:
+    """Values for every required parameter of `entry` (what a minimal call must pass)."""
+    out = {}
+    for p in entry.params:
+        if p.required:
+            out[p.name] = "fr" if p.name == "target_language" else sample_value(p.name, p.type)
+    return out

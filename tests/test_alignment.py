@@ -1,0 +1,87 @@
+"""Property tests: whatever the index and the inputs, every value lands on its own row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import edenframe
+from edenframe.testing import EdenEmulator, expected_row
+
+TEXTS = st.one_of(
+    st.none(),
+    st.sampled_from(["", "   ", "\n"]),
+    st.sampled_from(["great product", "awful", "it works", "great product"]),
+    st.text(min_size=1, max_size=30),
+)
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> pd.DataFrame:
+    values = draw(st.lists(TEXTS, min_size=0, max_size=40))
+    n = len(values)
+    kind = draw(st.sampled_from(["range", "shuffled", "duplicated", "string", "datetime", "multi"]))
+    if kind == "range":
+        index: pd.Index = pd.RangeIndex(n)
+    elif kind == "shuffled":
+        index = pd.Index(draw(st.permutations(list(range(n)))))
+    elif kind == "duplicated":
+        index = pd.Index(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
+    elif kind == "string":
+        index = pd.Index([f"row-{i}" for i in draw(st.permutations(list(range(n))))])
+    elif kind == "datetime":
+        index = pd.DatetimeIndex(pd.date_range("2026-01-01", periods=n, freq="h")[::-1])
+    else:
+        index = pd.MultiIndex.from_arrays([[i % 3 for i in range(n)], [f"k{i}" for i in range(n)]])
+    frame = pd.DataFrame({"text": pd.Series(values, dtype=object, index=index), "other": np.arange(n)}, index=index)
+    if draw(st.booleans()):
+        frame["text"] = frame["text"].astype("category")
+    return frame
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EdenEmulator]:
+    with EdenEmulator() as emu:
+        yield emu
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(frame=frames())
+def test_every_value_on_its_own_row(emulator: EdenEmulator, frame: pd.DataFrame) -> None:
+    edenframe.configure(api_key=emulator.api_key, base_url=emulator.base_url, poll_interval=0.005)
+    out = frame.eden.run("translation/automatic_translation", "text", providers="google", target_language="de")
+    assert out.index.equals(frame.index)
+    pd.testing.assert_frame_equal(out[["text", "other"]], frame)
+    sendable = 0
+    for position in range(len(frame)):
+        value = frame["text"].iloc[position]
+        got = out["automatic_translation_text"].iloc[position]
+        if pd.isna(value) or not str(value).strip():
+            assert got is pd.NA
+            continue
+        sendable += 1
+        assert got == expected_row("translation/automatic_translation", "google", value, target_language="de")["text"]
+    report = out.attrs["edenframe"]
+    assert report["skipped"] == len(frame) - sendable
+    assert report["sent"] + report["deduplicated"] == sendable
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(frame=frames())
+def test_packed_rows_align(emulator: EdenEmulator, frame: pd.DataFrame) -> None:
+    edenframe.configure(api_key=emulator.api_key, base_url=emulator.base_url, poll_interval=0.005)
+    out = frame.eden.embed("text", providers="cohere")
+    assert out.index.equals(frame.index)
+    for position in range(len(frame)):
+        value = frame["text"].iloc[position]
+        got = out["embed_embedding"].iloc[position]
+        if pd.isna(value) or not str(value).strip():
+            assert got is pd.NA or got is None
+            continue
+        want = np.asarray(expected_row("text/embeddings", "cohere", value)["embedding"], dtype=np.float32)
+        np.testing.assert_array_equal(np.asarray(got, dtype=np.float32), want)

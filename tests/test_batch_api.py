@@ -1,0 +1,237 @@
+"""df.eden against EdenEmulator over loopback HTTP: the batch protocol, naming rules, faults and shapes."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import required_params
+
+import edenframe
+from edenframe.testing import EdenEmulator, expected_row
+
+
+@pytest.fixture
+def emulator() -> Iterator[EdenEmulator]:
+    with EdenEmulator() as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, backoff_base=0.01)
+        yield emu
+
+
+def reviews(n: int, *, start: int = 0) -> pd.DataFrame:
+    return pd.DataFrame({"review": [f"review number {i}: it was fine" for i in range(start, start + n)]})
+
+
+def assert_rows_match(out: pd.DataFrame, path: str, provider: str, prefix: str, column: str, **params: Any) -> None:
+    """Every row holds exactly the result the emulator computed for that row's own input."""
+    entry = edenframe.get_subfeature(path)
+    for position in range(len(out)):
+        value = out[column].iloc[position]
+        if pd.isna(value) or not str(value).strip():
+            for field in entry.row_output.names:
+                assert _is_missing(out[f"{prefix}_{field}"].iloc[position])
+            continue
+        want = expected_row(path, provider, value, **params)
+        for field in entry.row_output.names:
+            got = out[f"{prefix}_{field}"].iloc[position]
+            assert _normalise(got) == _normalise(want[field]), (position, field)
+        assert pd.isna(out[f"{prefix}_error"].iloc[position])
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _normalise(value: Any) -> Any:
+    """Arrow scalars/lists/dicts -> plain Python, float32 vectors rounded to float32 precision."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        return {k: _normalise(v) for k, v in value}  # an Arrow map comes back as (key, value) pairs
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(np.float32(value)) if abs(value) < 1e30 else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def test_two_providers_over_batch_api(emulator: EdenEmulator) -> None:
+    df = reviews(12)
+    out = df.eden.sentiment("review", providers="google,amazon")
+    assert list(out.columns[:1]) == ["review"]
+    for provider in ("google", "amazon"):
+        for field in ("general_sentiment", "general_sentiment_rate", "items", "cost", "error"):
+            assert f"sentiment_{provider}_{field}" in out.columns
+        assert_rows_match(out, "text/sentiment_analysis", provider, f"sentiment_{provider}", "review")
+    assert out["sentiment_google_general_sentiment"].dtype == pd.CategoricalDtype(["Positive", "Negative", "Neutral"])
+    assert out["sentiment_google_general_sentiment_rate"].dtype == np.float64
+    assert isinstance(out["sentiment_google_items"].dtype, pd.ArrowDtype)
+    report = out.attrs["edenframe"]
+    assert report["rows"] == 12 and report["sent"] == 12 and report["failed"] == 0 and report["jobs"] == 1
+    assert report["providers"] == ["google", "amazon"]
+    assert report["cost"] == pytest.approx(out["sentiment_google_cost"].sum() + out["sentiment_amazon_cost"].sum())
+    launches = [c for c in emulator.calls if c.method == "POST"]
+    assert len(launches) == 1
+    item = launches[0].json["requests"][0]
+    assert item["providers"] == "google,amazon" and item["name"].startswith("ef-")
+
+
+def test_single_provider_column_names(emulator: EdenEmulator) -> None:
+    out = reviews(3).eden.translate("review", target_language="fr", providers="deepl")
+    assert list(out.columns) == ["review", "translate_text", "translate_cost", "translate_error"]
+    assert_rows_match(out, "translation/automatic_translation", "deepl", "translate", "review", target_language="fr")
+    assert out["translate_text"].dtype == pd.StringDtype()
+
+
+def test_provider_with_model_slug(emulator: EdenEmulator) -> None:
+    out = reviews(2).eden.run("text/sentiment_analysis", "review", providers=["openai/gpt-4o", "google"])
+    assert "sentiment_analysis_openai_gpt_4o_general_sentiment" in out.columns
+    assert out["sentiment_analysis_openai_gpt_4o_error"].isna().all()
+
+
+TEXT_SUBFEATURES = [e for e in edenframe._catalog.all_subfeatures() if e.input_kind != "file"]
+
+
+@pytest.mark.parametrize("entry", TEXT_SUBFEATURES, ids=lambda e: e.path)
+def test_every_text_subfeature_through_run(emulator: EdenEmulator, entry: edenframe.Subfeature) -> None:
+    params = required_params(entry)
+    texts = ["first input", "second input", None, "first input", "third one"]
+    df = pd.DataFrame({"text": texts}, index=[5, 3, 9, 1, 7])
+    out = df.eden.run(entry.path, "text", providers="synthetic", **params)
+    assert out.index.equals(df.index)
+    prefix = entry.subfeature
+    for field, t in entry.row_output.fields:
+        assert out[f"{prefix}_{field}"].dtype == t.dtype(), field
+    assert_rows_match(out, entry.path, "synthetic", prefix, "text", **params)
+    report = out.attrs["edenframe"]
+    assert report["skipped"] == 1 and report["deduplicated"] == 1
+
+
+def test_more_than_500_rows_and_more_than_5_jobs() -> None:
+    with EdenEmulator(job_seconds=0.2, page_size=150) as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.02)
+        df = reviews(3100)
+        out = df.eden.sentiment("review", providers="google")
+        assert out["sentiment_error"].isna().all()
+        assert out.attrs["edenframe"]["jobs"] == 7
+        assert 1 < emu.max_running_seen <= 5
+        pages = {c.query.get("page") for c in emu.calls if c.method == "GET"}
+        assert {"1", "2", "3", "4"} <= pages
+        assert [c.status for c in emu.calls if c.method == "DELETE"] == [204] * 7
+        assert_rows_match(out.sample(200, random_state=1), "text/sentiment_analysis", "google", "sentiment", "review")
+
+
+def test_failed_requests_provider_failures_and_failed_items() -> None:
+    bad_launch, bad_provider, bad_request = "reject me at launch", "provider fails here", "request fails here"
+    with EdenEmulator(
+        fail_inputs=[bad_launch], provider_fail_inputs=[bad_provider], request_fail_inputs=[bad_request]
+    ) as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
+        df = pd.DataFrame({"review": ["fine", bad_launch, bad_provider, bad_request, "also fine"]}, index=list("abcde"))
+        with pytest.warns(edenframe.RowErrorWarning, match="3 of 5 rows failed"):
+            out = df.eden.sentiment("review", providers="google")
+    errors = out["sentiment_error"]
+    assert errors[["a", "e"]].isna().all()
+    assert "rejected" in errors["b"]
+    assert "google" in errors["c"]
+    assert "failed" in errors["d"]
+    assert out.loc[["b", "c", "d"], "sentiment_general_sentiment"].isna().all()
+    assert out.attrs["edenframe"]["failed"] == 3
+    assert_rows_match(out.loc[["a", "e"]], "text/sentiment_analysis", "google", "sentiment", "review")
+
+
+def test_errors_raise_keeps_the_result() -> None:
+    with EdenEmulator(provider_fail_inputs=["boom"]) as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
+        df = pd.DataFrame({"review": ["ok", "boom"]})
+        with pytest.raises(edenframe.RowErrors) as caught:
+            df.eden.sentiment("review", providers="google", errors="raise")
+    assert list(caught.value.errors.index) == [1]
+    assert caught.value.result["sentiment_error"].notna().tolist() == [False, True]
+
+
+@pytest.mark.parametrize("switch", ["omit_status", "add_eden_ai", "extra_keys"])
+def test_tolerant_parsing(switch: str) -> None:
+    with EdenEmulator(**{switch: True}) as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
+        out = reviews(4).eden.keywords("review", providers="amazon")
+    assert out["keywords_error"].isna().all()
+    assert_rows_match(out, "text/keyword_extraction", "amazon", "keywords", "review")
+
+
+def test_transient_faults_lose_nothing() -> None:
+    with EdenEmulator(rate_limit=0.2, server_error=0.1, drop_connection=0.05, retry_after=0.01, seed=7) as emu:
+        edenframe.configure(
+            api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, backoff_base=0.01, max_retries=12
+        )
+        df = reviews(1200)
+        out = df.eden.sentiment("review", providers="google")
+        statuses = [c.status for c in emu.calls]
+    assert 429 in statuses and 500 in statuses
+    assert out["sentiment_error"].isna().all()
+    assert_rows_match(out.sample(150, random_state=2), "text/sentiment_analysis", "google", "sentiment", "review")
+    charged = [(c.name, c.provider) for c in emu.ledger]
+    assert len(charged) == len(set(charged)) == 1200
+
+
+def test_packed_subfeatures_map_items_back_to_rows(emulator: EdenEmulator) -> None:
+    texts = [f"sentence {i}" for i in range(250)]
+    df = pd.DataFrame({"t": texts[::-1]}, index=np.arange(250) * 3)
+    out = df.eden.embed("t", providers="openai")
+    assert out.attrs["edenframe"]["sent"] == math.ceil(250 / 96)
+    assert_rows_match(out, "text/embeddings", "openai", "embed", "t")
+    matrix = out.eden.matrix("embed_embedding")
+    assert matrix.dtype == np.float32 and matrix.shape == (250, 8)
+    ranked = df.eden.search("t", query="sentence 7", providers="openai")
+    assert_rows_match(ranked, "text/search", "openai", "search", "t", query="sentence 7")
+
+
+def test_explode_gives_long_format(emulator: EdenEmulator) -> None:
+    df = pd.DataFrame({"review": ["one text", None, "another text"]}, index=["x", "y", "z"])
+    out = df.eden.keywords("review", providers="amazon")
+    long = out.eden.explode("keywords_items")
+    assert list(long.columns) == ["keyword", "importance"]
+    lengths = out["keywords_items"].list.len()
+    assert long.index.tolist() == ["x"] * int(lengths["x"]) + ["y"] + ["z"] * int(lengths["z"])
+    first = out["keywords_items"]["x"][0]
+    assert long.loc["x"].iloc[0]["keyword"] == first["keyword"]
+    wide = out.eden.explode("keywords_items", keep_columns=True)
+    assert list(wide.columns[:2]) == ["review", "keywords_cost"]
+
+
+def test_sync_call_inside_running_event_loop(emulator: EdenEmulator) -> None:
+    async def notebook_cell() -> pd.DataFrame:
+        return reviews(3).eden.sentiment("review", providers="google")
+
+    out = asyncio.run(notebook_cell())
+    assert_rows_match(out, "text/sentiment_analysis", "google", "sentiment", "review")
+
+
+async def test_arun() -> None:
+    async with EdenEmulator() as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
+        out = await reviews(4).eden.arun("text/named_entity_recognition", "review", providers="google")
+    assert_rows_match(out, "text/named_entity_recognition", "google", "named_entity_recognition", "review")
+
+
+def test_series_accessor(emulator: EdenEmulator) -> None:
+    s = pd.Series(["good", "bad"], name="comment", index=[10, 20])
+    out = s.eden.sentiment(providers="google")
+    assert list(out.columns[:2]) == ["comment", "sentiment_general_sentiment"]
+    assert out.index.tolist() == [10, 20]
+
+
+def test_no_warning_when_all_rows_succeed(emulator: EdenEmulator) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reviews(3).eden.sentiment("review", providers="google")

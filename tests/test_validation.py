@@ -1,0 +1,97 @@
+"""Every error of DESIGN.md "Errors before any request": a clear message, and nothing sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import edenframe
+from edenframe.testing import EdenEmulator
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EdenEmulator]:
+    with EdenEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def configured(emulator: EdenEmulator) -> EdenEmulator:
+    edenframe.configure(api_key=emulator.api_key, base_url=emulator.base_url)
+    emulator.reset()
+    return emulator
+
+
+DF = pd.DataFrame({"review": ["good", "bad"], "n": [1, 2]})
+CLASHING = DF.assign(sentiment_error=[None, None])
+
+CASES: list[tuple[str, Any, type[Exception], str]] = [
+    ("unknown column", lambda: DF.eden.sentiment("reveiw", providers="google"), edenframe.ValidationError,
+     r"column 'reveiw' is not in the DataFrame\. Did you mean 'review'\?"),
+    ("unknown subfeature", lambda: DF.eden.run("text/sentiment", "review", providers="google"),
+     edenframe.ValidationError, r"unknown subfeature 'text/sentiment'.*Did you mean"),
+    ("unknown parameter", lambda: DF.eden.sentiment("review", providers="google", langauge="en"),
+     edenframe.ValidationError, r"unexpected parameter 'langauge'\. Did you mean 'language'\?"),
+    ("wrong parameter type", lambda: DF.eden.summarize("review", providers="openai", output_sentences="two"),
+     edenframe.ValidationError, r"parameter 'output_sentences' must be an integer"),
+    ("missing required parameter", lambda: DF.eden.translate("review", providers="deepl"),
+     edenframe.ValidationError, r"needs the parameter 'target_language'"),
+    ("column collision", lambda: CLASHING.eden.sentiment("review", providers="google"),
+     edenframe.ValidationError, r"\['sentiment_error'\] already exist.*prefix="),
+    ("non-text cells", lambda: DF.eden.sentiment("n", providers="google"), edenframe.ValidationError,
+     r"column 'n' holds a int .* at row 0.*astype\('string'\)"),
+    ("bad errors option", lambda: DF.eden.sentiment("review", providers="google", errors="ignore"),
+     edenframe.ValidationError, r"errors must be 'collect' or 'raise'"),
+    ("no provider and no local implementation", lambda: DF.eden.generate("review"), edenframe.ValidationError,
+     r"has no offline implementation, so name the provider"),
+    ("local provider without local implementation", lambda: DF.eden.generate("review", providers="local"),
+     edenframe.ValidationError, r"'local' provider has no offline implementation of text/generation"),
+    ("empty providers", lambda: DF.eden.sentiment("review", providers=" , "), edenframe.ValidationError,
+     r"providers is empty"),
+]
+
+
+@pytest.mark.parametrize(("case", "call", "error", "message"), CASES, ids=[c[0] for c in CASES])
+def test_error_before_any_request(configured: EdenEmulator, case: str, call: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        call()
+    assert configured.calls == []
+
+
+def test_unknown_method_is_attribute_error() -> None:
+    with pytest.raises(AttributeError):
+        DF.eden.sentimentt("review")  # type: ignore[attr-defined]
+
+
+def test_remote_provider_without_key(emulator: EdenEmulator) -> None:
+    emulator.reset()
+    message = r"'google' run on Eden AI and need an API key.*EDENAI_API_KEY"
+    with pytest.raises(edenframe.MissingAPIKeyError, match=message):
+        DF.eden.sentiment("review", providers="google", base_url=emulator.base_url)
+    assert emulator.calls == []
+
+
+def test_collision_can_be_overwritten(configured: EdenEmulator) -> None:
+    out = CLASHING.eden.sentiment("review", providers="google", overwrite=True)
+    assert out["sentiment_error"].isna().all()
+    assert list(out.columns).count("sentiment_error") == 1
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/v2", "not a url", "http://user:pw@host/v2"])
+def test_bad_base_url(url: str) -> None:
+    with pytest.raises(edenframe.ValidationError, match="base_url"):
+        edenframe.configure(base_url=url)
+
+
+def test_key_never_in_repr_or_errors(emulator: EdenEmulator) -> None:
+    secret = "sk-very-secret-key-123"
+    edenframe.configure(api_key=secret, base_url=emulator.base_url)
+    settings = edenframe._config.current_settings()
+    assert secret not in repr(settings) and secret not in str(settings)
+    with pytest.raises(edenframe.APIError) as caught:
+        DF.eden.sentiment("review", providers="google")  # the emulator rejects this key
+    assert secret not in str(caught.value) and secret not in repr(caught.value)
+    assert "API key" in str(caught.value)
