@@ -22,6 +22,7 @@ import random
 import re
 import threading
 from collections.abc import Collection
+from collections.abc import Mapping as ReadOnlyMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -243,16 +244,18 @@ def _provider_list(value: Any) -> list[str] | None:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _known_providers(entry: Subfeature) -> list[str]:
+def _known_providers(entry: Subfeature, extra: Collection[str] = ()) -> list[str]:
     from .._local import has_local
 
-    names = [*entry.providers, "synthetic"]
+    names = [*entry.providers, "synthetic", *extra]
     if has_local(entry.path):
         names.append("local")
     return names
 
 
-def _parse_providers(entry: Subfeature, body: dict[str, Any], errors: dict[str, list[str]]) -> list[_Provider]:
+def _parse_providers(
+    entry: Subfeature, body: dict[str, Any], errors: dict[str, list[str]], extra: Collection[str] = ()
+) -> list[_Provider]:
     if "providers" not in body:
         errors["providers"] = ["This field is required."]
         return []
@@ -263,7 +266,7 @@ def _parse_providers(entry: Subfeature, body: dict[str, Any], errors: dict[str, 
     if not specs:
         errors["providers"] = ["This field may not be blank."]
         return []
-    known = _known_providers(entry)
+    known = _known_providers(entry, extra)
     bad = [s for s in specs if s.split("/", 1)[0].strip() not in known]
     if bad:
         hint = ""
@@ -320,17 +323,21 @@ def _check_input(entry: Subfeature, body: dict[str, Any], errors: dict[str, list
         errors[name] = [f"Ensure this field has no more than {limit} characters."]
 
 
-def validate_item(entry: Subfeature, body: Any, *, batch: bool = False) -> tuple[dict[str, list[str]], list[_Provider]]:
-    """Validate one sync body or batch request item: (errors per field, the providers asked for)."""
+def validate_item(
+    entry: Subfeature, body: Any, *, batch: bool = False, extra_providers: Collection[str] = ()
+) -> tuple[dict[str, list[str]], list[_Provider]]:
+    """Validate one sync body or batch request item: (errors per field, the providers asked for).
+
+    `extra_providers` are accepted besides the catalog's (the emulator's canned responses)."""
     if not isinstance(body, dict):
         return {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {_type_name(body)}."]}, []
     errors: dict[str, list[str]] = {}
-    providers = _parse_providers(entry, body, errors)
+    providers = _parse_providers(entry, body, errors, extra_providers)
     _check_input(entry, body, errors)
 
     if "fallback_providers" in body and body["fallback_providers"] not in (None, "", []):
         fallbacks = _provider_list(body["fallback_providers"])
-        known = _known_providers(entry)
+        known = _known_providers(entry, extra_providers)
         if fallbacks is None:
             errors["fallback_providers"] = ["Expected a comma-separated string or a list of strings."]
         elif len(fallbacks) > 5:
@@ -451,6 +458,7 @@ class EdenEmulator:
         retry_after: float = 0.05,
         seed: int = 0,
         log_requests: bool = False,
+        responses: ReadOnlyMapping[str, ReadOnlyMapping[str, Any]] | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -481,6 +489,9 @@ class EdenEmulator:
         self.retry_after = retry_after
         self.seed = seed
         self.log_requests = log_requests
+        # Canned provider objects: {"text/sentiment_analysis": {"google": {...}}} answers every request of that
+        # subfeature for that provider with exactly this object (a recorded real response, say).
+        self.responses = {path: dict(objs) for path, objs in (responses or {}).items()}
 
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -835,8 +846,11 @@ class EdenEmulator:
         local_work: dict[str, list[tuple[int, int]]] = {}
         for i, (body, provs) in enumerate(zip(bodies, providers, strict=True)):
             for j, prov in enumerate(provs):
+                canned = self.responses.get(entry.path, {}).get(prov.key)
                 if _input_hits(entry, body, self.provider_fail_inputs):
                     objects[i][j] = self._failure("Provider has returned an Error. Please try again later.")
+                elif canned is not None:
+                    objects[i][j] = copy.deepcopy(dict(canned))
                 elif prov.name == "local":
                     local_work.setdefault(prov.spec, []).append((i, j))
                 else:
@@ -888,7 +902,9 @@ class EdenEmulator:
         if body.data is _INVALID_JSON:
             return _bad_request({"non_field_errors": ["JSON parse error: the body is not valid JSON."]})
         data = _coerce_form(entry, body.data) if body.multipart else body.data
-        errors, providers = validate_item(entry, data if data is not None else {})
+        errors, providers = validate_item(
+            entry, data if data is not None else {}, extra_providers=tuple(self.responses.get(entry.path, ()))
+        )
         if errors:
             return _bad_request(errors)
         assert isinstance(data, dict)
@@ -940,7 +956,9 @@ class EdenEmulator:
         failed: list[dict[str, Any]] = []
         next_id = self._next_public_id
         for index, item in enumerate(items):
-            errors, providers = validate_item(entry, item, batch=True)
+            errors, providers = validate_item(
+                entry, item, batch=True, extra_providers=tuple(self.responses.get(entry.path, ()))
+            )
             if not errors and isinstance(item, dict) and _input_hits(entry, item, self.fail_inputs):
                 errors = {entry.input_field: ["This input was rejected by the emulator (fail_inputs)."]}
             if errors:
