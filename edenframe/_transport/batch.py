@@ -7,6 +7,8 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -66,7 +68,7 @@ class BatchTransport:
     ) -> None:
         job = job_name(chunk)
         url = self._job_url(entry, job)
-        async with limit:
+        async with limit, _shared_slot(self.settings.job_semaphore):
             try:
                 results = await self._launch_and_collect(session, url, chunk)
             except APIError as exc:
@@ -161,6 +163,19 @@ class BatchTransport:
             return
         if status not in (200, 202, 204, 404):
             log.warning("could not delete a collected batch job: %s", _api_error("DELETE", url, status, body))
+
+
+@asynccontextmanager
+async def _shared_slot(semaphore: Any) -> AsyncIterator[None]:
+    """Hold one slot of a cross-process semaphore (blocking API, so acquired off the event loop)."""
+    if semaphore is None:
+        yield
+        return
+    await asyncio.to_thread(semaphore.acquire)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(semaphore.release)
 
 
 def job_name(chunk: list[dict[str, Any]]) -> str:
