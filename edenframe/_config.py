@@ -45,6 +45,7 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     providers: tuple[str, ...] | None = None
     progress: bool | None = None  # None: on in a terminal or notebook
+    cache: Any = True  # True: the default cache file; a path; or False for no cache
     batch_size: int = 500  # requests per batch job (Eden AI's maximum)
     max_running_jobs: int = 5  # Eden AI's account-wide limit
     request_timeout: float = 60.0  # seconds for one HTTP call
@@ -52,6 +53,9 @@ class Settings:
     max_retries: int = 8  # attempts after the first, for 429, 5xx and dropped connections
     backoff_base: float = 0.5  # first retry delay; doubles each attempt, with full jitter
     backoff_max: float = 30.0
+    retry_deadline: float = 600.0  # no retry starts after this many seconds of retrying one call
+    rate_limit: float | None = None  # requests per second to Eden AI; None: as fast as allowed, slowing on 429
+    sync_concurrency: int = 8  # requests in flight at once with transport="sync"
     poll_interval: float = 0.25  # first wait between polls of a running job; grows 1.5x per poll
     poll_max_interval: float = 5.0
     job_timeout: float = 6 * 3600.0  # a job still processing after this ends as row errors

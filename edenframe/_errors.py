@@ -16,6 +16,10 @@ class ValidationError(EdenFrameError, ValueError):
     """Bad input found before any request was sent: the message names the problem and the fix."""
 
 
+class BudgetExceededError(ValidationError):
+    """The estimated cost of a call is above its `max_cost`: nothing was sent."""
+
+
 class MissingAPIKeyError(ValidationError):
     """A remote provider was asked for but no Eden AI API key is configured."""
 

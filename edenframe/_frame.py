@@ -14,9 +14,9 @@ import pandas as pd
 import pyarrow as pa
 
 from ._plan import Plan
+from ._results import UnitResults
 from ._schema import STR as STR_TYPE
 from ._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
-from ._transport import Outcome
 
 
 @dataclass
@@ -35,11 +35,6 @@ def provider_slug(provider: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "_", provider).strip("_")
 
 
-def response_key(provider: str) -> str:
-    """The key a provider's object has in a response: the provider name, without a `/model` suffix."""
-    return provider.split("/", 1)[0]
-
-
 def column_names(fields: Sequence[str], prefix: str, providers: Sequence[str]) -> list[tuple[str, str, str]]:
     """(provider, field or 'cost'/'error', column name) for every new column, in output order."""
     names = []
@@ -49,109 +44,21 @@ def column_names(fields: Sequence[str], prefix: str, providers: Sequence[str]) -
     return names
 
 
-def provider_result(plan: Plan, provider: str, outcomes: list[Outcome]) -> ProviderResult:
-    """Turn one provider's responses (aligned with `plan.bodies`) into its per-row fields, errors and costs."""
+def provider_result(plan: Plan, units: UnitResults) -> ProviderResult:
+    """Turn one provider's per-unit results into its per-row fields, errors and costs."""
     schema = plan.entry.row_output
-    request_objects, request_errors, request_costs = _provider_objects(provider, outcomes)
-    records, unit_errors = _unit_records(plan, request_objects, request_errors)
-    table = _to_arrow(records, schema, unit_errors)
+    errors = list(units.errors)
+    table = _to_arrow(units.records, schema, errors)
 
     rows = plan.row_unit
-    taken = table.take(pa.array(rows, mask=rows < 0))
+    positions = pa.array(rows, mask=rows < 0)
+    taken = table.take(positions)
     # flatten() (unlike field()) carries the struct's own nulls into each field: a failed row stays NA everywhere.
     flat = taken.flatten()
     fields = {name: _to_pandas(flat[i], t) for i, (name, t) in enumerate(schema.fields)}
-
-    unit_error_array = pa.array(unit_errors, type=pa.string())
-    error = pd.StringDtype().__from_arrow__(unit_error_array.take(pa.array(rows, mask=rows < 0)))
-    cost = _row_costs(plan, request_costs)
-    return ProviderResult(provider, fields, error, cost, failed_rows=int(error.isna().__invert__().sum()))
-
-
-def _provider_objects(
-    provider: str, outcomes: list[Outcome]
-) -> tuple[list[dict[str, Any] | None], list[str | None], np.ndarray]:
-    key = response_key(provider)
-    objects: list[dict[str, Any] | None] = []
-    errors: list[str | None] = []
-    costs = np.zeros(len(outcomes), dtype=np.float64)
-    for position, outcome in enumerate(outcomes):
-        obj: Any = None
-        error: str | None = None
-        if outcome.error is not None:
-            error = outcome.error
-        else:
-            response = outcome.response or {}
-            obj = response.get(provider, response.get(key))
-            if not isinstance(obj, dict):
-                error = f"the response has no result for provider {provider!r}"
-                obj = None
-            elif str(obj.get("status", "success")).lower() in ("fail", "failed", "error"):
-                error = f"{provider}: {_provider_error_message(obj)}"
-        if obj is not None:
-            cost = obj.get("cost")
-            if isinstance(cost, (int, float)) and not isinstance(cost, bool):
-                costs[position] = float(cost)
-            if error is not None:
-                obj = None
-        objects.append(obj)
-        errors.append(error)
-    return objects, errors, costs
-
-
-def _provider_error_message(obj: dict[str, Any]) -> str:
-    error = obj.get("error")
-    if isinstance(error, dict):
-        return str(error.get("message") or error)
-    return str(error or "the provider failed without a message")
-
-
-def _unit_records(
-    plan: Plan, objects: list[dict[str, Any] | None], errors: list[str | None]
-) -> tuple[list[dict[str, Any] | None], list[str | None]]:
-    """One record (the row-level output) or error per unit."""
-    pack = plan.entry.pack
-    if pack is None or pack.items_field is None:
-        records = [objects[r] for r in plan.unit_request]
-        unit_errors = [errors[r] for r in plan.unit_request]
-        return records, unit_errors
-
-    per_request: list[dict[int, Any] | str] = []
-    for body, obj, error in zip(plan.bodies, objects, errors, strict=True):
-        if error is not None or obj is None:
-            per_request.append(error or "no result")
-            continue
-        items = obj.get(pack.items_field)
-        count = len(body[plan.entry.input_field])
-        if not isinstance(items, list):
-            per_request.append(f"the response has no {pack.items_field!r} list")
-        elif pack.index_field is not None:
-            by_index = {}
-            for item in items:
-                index = item.get(pack.index_field) if isinstance(item, dict) else None
-                if isinstance(index, int) and 0 <= index < count:
-                    by_index[index] = item
-            per_request.append(by_index)
-        elif len(items) != count:
-            # Items are matched by position: a count mismatch would misplace values, so fail these rows instead.
-            per_request.append(f"the provider returned {len(items)} {pack.items_field} for {count} inputs")
-        else:
-            per_request.append(dict(enumerate(items)))
-
-    records: list[dict[str, Any] | None] = []
-    unit_errors: list[str | None] = []
-    for request, slot in zip(plan.unit_request.tolist(), plan.unit_slot.tolist(), strict=True):
-        found = per_request[request]
-        if isinstance(found, str):
-            records.append(None)
-            unit_errors.append(found)
-        elif slot in found and isinstance(found[slot], dict):
-            records.append(found[slot])
-            unit_errors.append(None)
-        else:
-            records.append(None)
-            unit_errors.append(f"the provider returned no {pack.items_field} entry for this input")
-    return records, unit_errors
+    error = pd.StringDtype().__from_arrow__(pa.array(errors, type=pa.string()).take(positions))
+    failed = int((~error.isna()).sum())
+    return ProviderResult(units.provider, fields, error, _row_costs(rows, units.costs), failed)
 
 
 def _to_arrow(records: list[dict[str, Any] | None], schema: Struct, errors: list[str | None]) -> pa.StructArray:
@@ -235,19 +142,16 @@ def _categorical(array: pa.Array, t: Enum) -> pd.Categorical:
     return pd.Categorical.from_codes(mapped[codes], categories=categories)
 
 
-def _row_costs(plan: Plan, request_costs: np.ndarray) -> np.ndarray:
-    """Each request's cost on the first row it served, 0.0 on the other rows it served, NaN on skipped rows.
+def _row_costs(rows: np.ndarray, unit_costs: np.ndarray) -> np.ndarray:
+    """Each unit's charge on the first row it served, 0.0 on its other rows, NaN on rows that were not sent.
 
-    Summing the column gives what was charged: a request shared by duplicate rows (or packed rows) is paid once.
+    Summing the column gives what this run was charged: a request shared by duplicate rows (or by several packed
+    inputs) is paid once, and a cached result costs nothing.
     """
-    rows = plan.row_unit
     cost = np.full(len(rows), np.nan)
     served = rows >= 0
     cost[served] = 0.0
-    row_request = np.full(len(rows), -1, dtype=np.int64)
-    row_request[served] = plan.unit_request[rows[served]]
     if served.any():
-        requests, first_rows = np.unique(row_request[served], return_index=True)
-        positions = np.flatnonzero(served)[first_rows]
-        cost[positions] = request_costs[requests]
+        units, first = np.unique(rows[served], return_index=True)
+        cost[np.flatnonzero(served)[first]] = unit_costs[units]
     return cost

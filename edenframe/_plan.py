@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,17 +17,15 @@ from ._errors import ValidationError
 
 @dataclass(frozen=True)
 class Plan:
-    """What to send for one call, and how each row maps back to it.
+    """The distinct inputs of one call and how each row maps to them.
 
-    A *unit* is one distinct input value. `bodies[r]` is request r without `providers` and `name` (transports add
-    them); a unit lives in request `unit_request[u]`, at position `unit_slot[u]` of the packed input list (-1 when
-    the request carries a single input); `row_unit[i]` is row i's unit, or -1 for a skipped row.
+    A *unit* is one distinct input value (`values[u]`); `row_unit[i]` is row i's unit, or -1 for a row that is not
+    sent (NA, empty or blank). `params` are the request fields every item carries besides its input.
     """
 
     entry: Subfeature
-    bodies: list[dict[str, Any]]
-    unit_request: np.ndarray
-    unit_slot: np.ndarray
+    params: dict[str, Any]
+    values: list[Any]
     row_unit: np.ndarray
 
     @property
@@ -39,24 +38,43 @@ class Plan:
 
     @property
     def units(self) -> int:
-        return len(self.unit_request)
+        return len(self.values)
 
-    def items(self, providers: tuple[str, ...], extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """The request items for one transport: each body with `providers` and its content-hash `name`."""
-        joined = ",".join(providers)
-        out = []
-        for body in self.bodies:
-            item = {**body, **(extra or {}), "providers": joined}
-            item["name"] = request_name(item)
-            out.append(item)
-        return out
+
+@dataclass(frozen=True)
+class Requests:
+    """Request items for one group of providers: `items[r]` carries the units `units[r]` (in slot order)."""
+
+    providers: tuple[str, ...]
+    items: list[dict[str, Any]]
+    units: list[list[int]]
+
+
+def build_requests(plan: Plan, units: Sequence[int], providers: tuple[str, ...]) -> Requests:
+    """The request items that send `units` to `providers`: one per unit, or packed for list-input subfeatures."""
+    entry = plan.entry
+    joined = ",".join(providers)
+    size = entry.pack.max_items if entry.pack is not None else 1
+    groups = [list(units[start : start + size]) for start in range(0, len(units), size)]
+    items = []
+    for group in groups:
+        value: Any = [plan.values[u] for u in group] if entry.pack is not None else plan.values[group[0]]
+        item = {**plan.params, entry.input_field: value, "providers": joined}
+        item["name"] = request_name(item)
+        items.append(item)
+    return Requests(providers=providers, items=items, units=groups)
 
 
 def request_name(item: dict[str, Any]) -> str:
     """A content hash of a request item (without its own name): equal bodies, equal names."""
     payload = {k: v for k, v in item.items() if k != "name"}
+    return "ef-" + content_hash(payload)[:32]
+
+
+def content_hash(payload: Any) -> str:
+    """sha256 of the canonical JSON of `payload` (sorted keys, no whitespace)."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return "ef-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def input_values(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +98,7 @@ def input_values(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray
 
 
 def plan_requests(entry: Subfeature, values: pd.Series, column: str, params: dict[str, Any]) -> Plan:
-    """Build the plan for `values` (one input per row) with the subfeature parameters `params`."""
+    """Build the plan for `values` (one input per row) with the request fields `params`."""
     raw, sendable = input_values(values, column)
     if entry.max_input_chars is not None and sendable.any():
         lengths = np.fromiter((len(v) for v in raw[sendable]), dtype=np.int64, count=int(sendable.sum()))
@@ -93,16 +111,4 @@ def plan_requests(entry: Subfeature, values: pd.Series, column: str, params: dic
     codes, uniques = pd.factorize(raw[sendable])
     row_unit = np.full(len(raw), -1, dtype=np.int64)
     row_unit[sendable] = codes
-    distinct = list(uniques)
-    n_units = len(distinct)
-    if entry.pack is None:
-        bodies = [{**params, entry.input_field: value} for value in distinct]
-        unit_request = np.arange(n_units, dtype=np.int64)
-        unit_slot = np.full(n_units, -1, dtype=np.int64)
-    else:
-        size = entry.pack.max_items
-        bodies = [{**params, entry.input_field: distinct[start : start + size]} for start in range(0, n_units, size)]
-        positions = np.arange(n_units, dtype=np.int64)
-        unit_request = positions // size
-        unit_slot = positions % size
-    return Plan(entry=entry, bodies=bodies, unit_request=unit_request, unit_slot=unit_slot, row_unit=row_unit)
+    return Plan(entry=entry, params=params, values=list(uniques), row_unit=row_unit)

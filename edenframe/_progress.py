@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
 
 
 def _interactive() -> bool:
@@ -14,14 +14,36 @@ def _interactive() -> bool:
     return bool(getattr(stream, "isatty", None) and stream.isatty())
 
 
-@contextmanager
-def progress_bar(total: int, description: str, enabled: bool | None) -> Iterator[Callable[[int], None]]:
-    """Yields a callback that advances the bar by n request items."""
-    show = _interactive() if enabled is None else enabled
-    if not show or total == 0:
-        yield lambda n: None
-        return
-    from tqdm.auto import tqdm
+class Progress:
+    """Counts inputs done (cached ones count as done from the start), failures and the cost so far."""
 
-    with tqdm(total=total, desc=f"eden {description}", unit="req", dynamic_ncols=True) as bar:
-        yield bar.update
+    def __init__(self, total: int, description: str, enabled: bool | None, default: bool | None, cached: int) -> None:
+        choice = enabled if enabled is not None else default
+        self.show = (_interactive() if choice is None else bool(choice)) and total + cached > 0
+        self.total = total + cached
+        self.description = description
+        self.cached = cached
+        self.failed = 0
+        self._bar: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.show:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(
+                total=self.total, initial=self.cached, desc=f"eden {self.description}", unit="row", dynamic_ncols=True
+            )
+            self._bar.set_postfix(cached=self.cached, failed=0, cost="$0.0000", refresh=False)
+        return self
+
+    def advance(self, done: int, failed: int, cost: float) -> None:
+        self.failed += failed
+        if self._bar is not None:
+            self._bar.set_postfix(cached=self.cached, failed=self.failed, cost=f"${cost:.4f}", refresh=False)
+            self._bar.update(done)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._bar is not None:
+            self._bar.close()

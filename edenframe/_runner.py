@@ -1,35 +1,64 @@
-"""One call of `df.eden.<method>`: validate, plan, send through the transports, build the output frame."""
+"""One call of `df.eden.<method>`: validate, plan, answer from the cache, send the rest, build the output frame."""
 
 from __future__ import annotations
 
-import asyncio
+import math
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from ._cache import ResultCache, open_cache, result_key
 from ._catalog import Subfeature, get_subfeature
 from ._config import Settings, current_settings, parse_providers
-from ._errors import MissingAPIKeyError, RowErrors, ValidationError
-from ._frame import ProviderResult, column_names, provider_result, response_key
+from ._errors import BudgetExceededError, MissingAPIKeyError, RowErrors, ValidationError
+from ._frame import ProviderResult, column_names, provider_result
 from ._local import local_check
-from ._plan import Plan, plan_requests
-from ._progress import progress_bar
+from ._plan import Plan, Requests, build_requests, plan_requests
+from ._progress import Progress
+from ._results import UnitResults, absorb, response_key
 from ._transport import Outcome
 from ._transport.batch import BatchTransport
 from ._transport.local import LOCAL, LocalTransport
+from ._transport.sync import SyncTransport
 from ._validate import check_column, check_params
 
 # Options every method takes besides the subfeature's own parameters.
-RUN_OPTIONS = ("prefix", "errors", "overwrite", "progress", "transport", "api_key", "base_url")
+RUN_OPTIONS = (
+    "prefix", "errors", "overwrite", "progress", "transport", "api_key", "base_url", "cache", "dry_run", "max_cost",
+)
 REQUEST_OPTIONS = ("providers", "fallback_providers", "settings", "show_original_response")
 COMMON_OPTIONS = RUN_OPTIONS + REQUEST_OPTIONS
-TRANSPORTS = ("auto", "batch")
+TRANSPORTS = ("auto", "batch", "sync")
 
 
 class RowErrorWarning(UserWarning):
     """Some rows failed; their messages are in the `*_error` columns."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """A validated call: everything decided before anything is sent."""
+
+    entry: Subfeature
+    params: dict[str, Any]
+    settings: Settings
+    providers: tuple[str, ...]
+    transport: str
+    columns: list[tuple[str, str, str]]
+    overwrite: bool
+    errors: str
+    progress: bool | None
+    cache: Any
+    dry_run: bool
+    max_cost: float | None
+
+    def in_process(self, provider: str) -> bool:
+        """Does this provider run in this process (the offline engine) rather than over HTTP?"""
+        return provider == LOCAL and self.transport == "auto"
 
 
 async def run_frame(
@@ -39,20 +68,45 @@ async def run_frame(
     started = time.monotonic()
     entry = subfeature if isinstance(subfeature, Subfeature) else get_subfeature(subfeature)
     call = _prepare(frame, entry, column, options, default_prefix)
-    plan = plan_requests(entry, frame[column], str(column), call["params"])
-    outcomes, jobs = await _send(plan, call["providers"], call["settings"], call["transport"], call["progress"])
-    results = [provider_result(plan, provider, outcomes[provider]) for provider in call["providers"]]
-    out = _assemble(frame, results, call["columns"], call["overwrite"])
-    report = _report(entry, plan, results, jobs, time.monotonic() - started)
+    plan = plan_requests(entry, frame[column], str(column), call.params)
+    results = {p: UnitResults.empty(p, plan.units) for p in call.providers}
+    cache = _open_cache(call)
+    try:
+        cached = _answer_from_cache(call, plan, results, cache)
+        groups = _groups(call, plan, results)
+        if call.dry_run or call.max_cost is not None:
+            estimate = _estimate(call, groups)
+            if call.dry_run:
+                return _dry_run_frame(call, plan, groups, estimate, cached, time.monotonic() - started)
+            _check_budget(call, estimate)
+        counts = await _send(call, plan, groups, results, cache, cached)
+    finally:
+        if cache is not None:
+            cache.close()
+    provider_results = [provider_result(plan, results[p]) for p in call.providers]
+    out = _assemble(frame, provider_results, call.columns, call.overwrite)
+    report = {
+        "subfeature": entry.path,
+        "providers": list(call.providers),
+        "rows": plan.rows,
+        "sent": counts["sent"],
+        "cached": cached,
+        "deduplicated": plan.rows - plan.skipped - plan.units,
+        "skipped": plan.skipped,
+        "failed": _failed_rows(provider_results),
+        "cost": float(sum(float(np.nansum(r.cost)) for r in provider_results)),
+        "jobs": counts["jobs"],
+        "seconds": round(time.monotonic() - started, 3),
+    }
     out.attrs = {**frame.attrs, "edenframe": report}
-    _handle_failures(out, results, call["columns"], call["errors"], report)
+    _handle_failures(out, call, report)
     return out
 
 
 def _prepare(
     frame: pd.DataFrame, entry: Subfeature, column: Any, options: dict[str, Any], default_prefix: str | None
-) -> dict[str, Any]:
-    """Every check made before anything is sent; returns the validated pieces of the call."""
+) -> Call:
+    """Every check made before anything is sent."""
     check_column(frame, column)
     given = dict(options)
     run_options = {name: given.pop(name) for name in RUN_OPTIONS if name in given}
@@ -64,8 +118,9 @@ def _prepare(
     transport = run_options.get("transport") or "auto"
     if transport not in TRANSPORTS:
         raise ValidationError(f"transport must be one of {list(TRANSPORTS)}, not {transport!r}")
-    remote = [p for p in providers if p != LOCAL or transport == "batch"]
-    if remote and settings.api_key is None:
+    remote = [p for p in providers if not (p == LOCAL and transport == "auto")]
+    dry_run = bool(run_options.get("dry_run", False))
+    if remote and settings.api_key is None and not dry_run:
         raise MissingAPIKeyError(
             f"provider(s) {', '.join(repr(p) for p in remote)} run on Eden AI and need an API key: set the "
             "EDENAI_API_KEY environment variable or call edenframe.configure(api_key=...)"
@@ -89,33 +144,46 @@ def _prepare(
     columns = column_names(entry.row_output.names, prefix, providers)
     overwrite = bool(run_options.get("overwrite", False))
     clashes = [name for _, _, name in columns if name in frame.columns]
-    if clashes and not overwrite:
+    if clashes and not overwrite and not dry_run:
         raise ValidationError(
             f"the new column(s) {clashes} already exist in the DataFrame; pass prefix='...' to name them "
             "differently, or overwrite=True to replace them"
         )
+    max_cost = run_options.get("max_cost")
+    if max_cost is not None and (
+        isinstance(max_cost, bool) or not isinstance(max_cost, (int, float)) or not max_cost >= 0
+    ):
+        raise ValidationError(f"max_cost must be a non-negative number (USD), not {max_cost!r}")
+    return Call(
+        entry=entry,
+        params={**params, **_body_options(request_options, providers)},
+        settings=settings,
+        providers=providers,
+        transport=transport,
+        columns=columns,
+        overwrite=overwrite,
+        errors=errors,
+        progress=run_options.get("progress"),
+        cache=run_options.get("cache", settings.cache),
+        dry_run=dry_run,
+        max_cost=float(max_cost) if max_cost is not None else None,
+    )
 
-    body_options = {}
+
+def _body_options(request_options: dict[str, Any], providers: tuple[str, ...]) -> dict[str, Any]:
+    """The common request fields passed into every item (fallbacks, model settings, original responses)."""
+    body: dict[str, Any] = {}
     if request_options.get("fallback_providers") is not None:
-        body_options["fallback_providers"] = ",".join(parse_providers(request_options["fallback_providers"]))
         if len(providers) != 1:
             raise ValidationError("fallback_providers works with exactly one provider in providers=")
+        body["fallback_providers"] = ",".join(parse_providers(request_options["fallback_providers"]))
     if request_options.get("settings") is not None:
         if not isinstance(request_options["settings"], dict):
             raise ValidationError("settings must be a dict such as {'openai': 'gpt-4o'}")
-        body_options["settings"] = request_options["settings"]
+        body["settings"] = request_options["settings"]
     if request_options.get("show_original_response"):
-        body_options["show_original_response"] = True
-    return {
-        "params": {**params, **body_options},
-        "settings": settings,
-        "providers": providers,
-        "transport": transport,
-        "columns": columns,
-        "overwrite": overwrite,
-        "errors": errors,
-        "progress": run_options.get("progress"),
-    }
+        body["show_original_response"] = True
+    return body
 
 
 def _providers(entry: Subfeature, given: Any, settings: Settings) -> tuple[str, ...]:
@@ -132,34 +200,196 @@ def _providers(entry: Subfeature, given: Any, settings: Settings) -> tuple[str, 
     )
 
 
-async def _send(
-    plan: Plan, providers: tuple[str, ...], settings: Settings, transport: str, progress: bool | None
-) -> tuple[dict[str, list[Outcome]], int]:
-    """Outcomes per provider, aligned with `plan.bodies`; and the number of batch jobs launched."""
-    groups: list[tuple[Any, tuple[str, ...]]] = []
-    in_process = tuple(p for p in providers if p == LOCAL and transport == "auto")
-    remote = tuple(p for p in providers if p not in in_process)
-    if in_process:
-        groups.append((LocalTransport(settings), in_process))
+def _open_cache(call: Call) -> ResultCache | None:
+    if call.cache is False or all(call.in_process(p) for p in call.providers):
+        return None  # the offline engine is free and fast: its results are not worth a disk round trip
+    try:
+        return open_cache(call.cache)
+    except OSError as exc:
+        warnings.warn(f"the edenframe cache could not be opened ({exc}); running without it", RuntimeWarning,
+                      stacklevel=4)
+        return None
+
+
+def _answer_from_cache(call: Call, plan: Plan, results: dict[str, UnitResults], cache: ResultCache | None) -> int:
+    """Fill cached results in; returns the number of inputs fully answered from the cache."""
+    cached_providers = [p for p in call.providers if not call.in_process(p)]
+    if cache is None or not cached_providers or plan.units == 0:
+        return 0
+    for provider in cached_providers:
+        keys = [result_key(call.entry.path, provider, call.params, value) for value in plan.values]
+        found = cache.lookup(keys)
+        for unit, key in enumerate(keys):
+            if key in found:
+                results[provider].set_record(unit, found[key], cached=True)
+    full = np.ones(plan.units, dtype=bool)
+    for provider in cached_providers:
+        full &= results[provider].cached
+    return int(full.sum()) if len(cached_providers) == len(call.providers) else 0
+
+
+def _groups(call: Call, plan: Plan, results: dict[str, UnitResults]) -> list[tuple[str, Requests]]:
+    """What still has to be sent, as (transport kind, requests); inputs needing the same providers share requests."""
+    groups: list[tuple[str, Requests]] = []
+    local = tuple(p for p in call.providers if call.in_process(p))
+    if local:
+        groups.append(("local", build_requests(plan, range(plan.units), local)))
+    remote = [p for p in call.providers if not call.in_process(p)]
     if remote:
-        groups.append((BatchTransport(settings), remote))
+        needs = np.stack([~results[p].done for p in remote]) if plan.units else np.zeros((len(remote), 0), bool)
+        by_need: dict[tuple[str, ...], list[int]] = {}
+        for unit in np.flatnonzero(needs.any(axis=0)).tolist():
+            wanted = tuple(p for p, need in zip(remote, needs[:, unit], strict=True) if need)
+            by_need.setdefault(wanted, []).append(unit)
+        kind = "sync" if call.transport == "sync" else "batch"
+        groups.extend((kind, build_requests(plan, units, providers)) for providers, units in by_need.items())
+    return groups
 
-    total = len(plan.bodies) * len(groups)
-    with progress_bar(total, plan.entry.method, progress if progress is not None else settings.progress) as advance:
-        work = []
-        for transport_obj, group in groups:
-            items = plan.items(group)
-            work.append((transport_obj, group, items, transport_obj.send(plan.entry, items, advance)))
-        answers = await asyncio.gather(*(w[3] for w in work))
 
-    outcomes: dict[str, list[Outcome]] = {}
-    jobs = 0
-    for (transport_obj, group, items, _), by_name in zip(work, answers, strict=True):
-        aligned = [by_name.get(item["name"]) or Outcome(error="no result came back for this request") for item in items]
-        for provider in group:
-            outcomes[provider] = aligned
-        jobs += getattr(transport_obj, "jobs_launched", 0)
-    return outcomes, jobs
+def _estimate(call: Call, groups: list[tuple[str, Requests]]) -> dict[str, Any]:
+    """Expected cost of what will be sent, per request item (NaN where no price is known) and in total."""
+    from ._prices import estimate_cost
+
+    per_item: list[list[float]] = []
+    unpriced: set[str] = set()
+    for kind, requests in groups:
+        costs = []
+        for item in requests.items:
+            total = 0.0
+            for provider in requests.providers:
+                value = 0.0 if kind == "local" else estimate_cost(call.entry, provider, item)
+                if value is None:
+                    unpriced.add(provider)
+                    total = math.nan
+                elif not math.isnan(total):
+                    total += value
+            costs.append(total)
+        per_item.append(costs)
+    known = [c for costs in per_item for c in costs if not math.isnan(c)]
+    return {"per_item": per_item, "total": float(sum(known)), "unpriced": sorted(unpriced)}
+
+
+def _check_budget(call: Call, estimate: dict[str, Any]) -> None:
+    if call.max_cost is None:
+        return
+    if estimate["total"] > call.max_cost:
+        raise BudgetExceededError(
+            f"the estimated cost ${estimate['total']:.4f} is above max_cost=${call.max_cost:.4f}; nothing was sent. "
+            "Raise max_cost, run fewer rows, or check the plan first with dry_run=True"
+        )
+    if estimate["unpriced"]:
+        warnings.warn(
+            f"no price is known for {estimate['unpriced']}: their cost is not in the estimate that max_cost was "
+            "checked against (spending is still capped as results arrive)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def _dry_run_frame(
+    call: Call, plan: Plan, groups: list[tuple[str, Requests]], estimate: dict[str, Any], cached: int, seconds: float
+) -> pd.DataFrame:
+    """The planned requests, one row each, with their estimated cost; nothing is sent."""
+    rows_per_unit = np.bincount(plan.row_unit[plan.row_unit >= 0], minlength=plan.units)
+    records = []
+    for (kind, requests), costs in zip(groups, estimate["per_item"], strict=True):
+        for item, units, cost in zip(requests.items, requests.units, costs, strict=True):
+            value = item[call.entry.input_field]
+            texts = value if isinstance(value, list) else [value]
+            records.append(
+                {
+                    "name": item["name"],
+                    "transport": kind,
+                    "providers": item["providers"],
+                    "inputs": len(units),
+                    "rows": int(rows_per_unit[units].sum()),
+                    "chars": sum(len(t) for t in texts if isinstance(t, str)),
+                    "estimated_cost": cost,
+                }
+            )
+    columns = ["name", "transport", "providers", "inputs", "rows", "chars", "estimated_cost"]
+    out = pd.DataFrame.from_records(records, columns=columns).astype(
+        {"name": "string", "transport": "string", "providers": "string", "inputs": "int64", "rows": "int64",
+         "chars": "int64", "estimated_cost": "float64"}
+    )
+    out.attrs["edenframe"] = {
+        "subfeature": call.entry.path,
+        "providers": list(call.providers),
+        "dry_run": True,
+        "rows": plan.rows,
+        "requests": len(out),
+        "cached": cached,
+        "deduplicated": plan.rows - plan.skipped - plan.units,
+        "skipped": plan.skipped,
+        "estimated_cost": estimate["total"],
+        "unpriced_providers": estimate["unpriced"],
+        "seconds": round(seconds, 3),
+    }
+    return out
+
+
+async def _send(
+    call: Call,
+    plan: Plan,
+    groups: list[tuple[str, Requests]],
+    results: dict[str, UnitResults],
+    cache: ResultCache | None,
+    cached: int,
+) -> dict[str, int]:
+    """Send every group concurrently; results land in `results` (and the cache) as they arrive."""
+    spent = [0.0]
+
+    def budget_stop() -> str | None:
+        if call.max_cost is not None and spent[0] >= call.max_cost:
+            return f"max_cost=${call.max_cost:.4f} was reached (${spent[0]:.4f} spent)"
+        return None
+
+    transports: list[tuple[Any, Requests]] = []
+    for kind, requests in groups:
+        if kind == "local":
+            transports.append((LocalTransport(call.settings), requests))
+        elif kind == "sync":
+            transports.append((SyncTransport(call.settings), requests))
+        else:
+            transports.append((BatchTransport(call.settings, journal=cache, may_launch=budget_stop), requests))
+
+    total = sum(len(units) for _, requests in groups for units in requests.units)
+    with Progress(total, call.entry.method, call.progress, call.settings.progress, cached) as progress:
+
+        def receiver(requests: Requests) -> Any:
+            index = {item["name"]: position for position, item in enumerate(requests.items)}
+
+            def on_outcomes(outcomes: dict[str, Outcome]) -> None:
+                before = sum(float(results[p].costs.sum()) for p in requests.providers)
+                succeeded = absorb(call.entry, requests, index, outcomes, results)
+                after = sum(float(results[p].costs.sum()) for p in requests.providers)
+                spent[0] += after - before
+                if cache is not None and succeeded and requests is not None:
+                    cache.store(
+                        [
+                            (result_key(call.entry.path, p, call.params, plan.values[u]), call.entry.path, p, record)
+                            for p, u, record in succeeded
+                            if not call.in_process(p)
+                        ]
+                    )
+                units = sum(len(requests.units[index[n]]) for n in outcomes if n in index)
+                failed = sum(
+                    1 for n in outcomes if n in index for u in requests.units[index[n]]
+                    if any(results[p].errors[u] is not None for p in requests.providers)
+                )
+                progress.advance(units, failed, spent[0])
+
+            return on_outcomes
+
+        from ._transport.batch import _all
+
+        await _all(
+            transport.send(call.entry, requests.items, receiver(requests)) for transport, requests in transports
+        )
+    return {
+        "sent": sum(len(requests.items) for _, requests in groups),
+        "jobs": sum(getattr(transport, "jobs_launched", 0) for transport, _ in transports),
+    }
 
 
 def _assemble(
@@ -176,45 +406,21 @@ def _assemble(
         else:
             data[name] = result.fields[field]
     base = frame.drop(columns=[c for c in data if c in frame.columns]) if overwrite else frame
-    new = pd.DataFrame(data, index=frame.index)
-    out = pd.concat([base, new], axis=1)
-    return out
+    return pd.concat([base, pd.DataFrame(data, index=frame.index)], axis=1)
 
 
-def _report(
-    entry: Subfeature, plan: Plan, results: list[ProviderResult], jobs: int, seconds: float
-) -> dict[str, Any]:
-    failed_mask = None
+def _failed_rows(results: list[ProviderResult]) -> int:
+    failed = np.zeros(len(results[0].cost) if results else 0, dtype=bool)
     for result in results:
-        mask = result.error.isna().__invert__()
-        failed_mask = mask if failed_mask is None else failed_mask | mask
-    served = plan.rows - plan.skipped
-    return {
-        "subfeature": entry.path,
-        "providers": [r.provider for r in results],
-        "rows": plan.rows,
-        "sent": len(plan.bodies),
-        "cached": 0,
-        "deduplicated": served - plan.units,
-        "skipped": plan.skipped,
-        "failed": int(failed_mask.sum()) if failed_mask is not None else 0,
-        "cost": float(sum(float(pd.Series(r.cost).sum()) for r in results)),
-        "jobs": jobs,
-        "seconds": round(seconds, 3),
-    }
+        failed |= ~np.asarray(result.error.isna(), dtype=bool)
+    return int(failed.sum())
 
 
-def _handle_failures(
-    out: pd.DataFrame,
-    results: list[ProviderResult],
-    columns: list[tuple[str, str, str]],
-    errors: str,
-    report: dict[str, Any],
-) -> None:
+def _handle_failures(out: pd.DataFrame, call: Call, report: dict[str, Any]) -> None:
     if report["failed"] == 0:
         return
-    error_columns = [(provider, name) for provider, field, name in columns if field == "error"]
-    if errors == "raise":
+    error_columns = [(provider, name) for provider, field, name in call.columns if field == "error"]
+    if call.errors == "raise":
         parts = []
         for provider, name in error_columns:
             failed = out[name].dropna()

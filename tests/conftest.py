@@ -51,10 +51,11 @@ def _loopback_only() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_configuration(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test sees another's configure() call or the developer's own key."""
+def _clean_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test sees another's configure() call, cache or the developer's own key."""
     for name in ("EDENAI_API_KEY", "EDENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("EDENFRAME_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     edenframe.reset_configuration()
     yield
     edenframe.reset_configuration()

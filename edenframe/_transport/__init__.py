@@ -1,7 +1,8 @@
 """Transports: how planned request items reach a provider and come back as provider-keyed responses.
 
-Every transport takes request items (each with its content-hash `name`) and returns one `Outcome` per name: the
-provider-keyed response that Eden AI's sync endpoint would give for it, or an error message for the whole request.
+Every transport takes request items (each with its content-hash `name`) and hands back one `Outcome` per name, as
+soon as it has it, through a callback: the provider-keyed response that Eden AI's sync endpoint would give for it,
+or an error message for the whole request. Every item gets exactly one outcome unless the run is cancelled.
 """
 
 from __future__ import annotations
@@ -19,5 +20,5 @@ class Outcome:
     error: str | None = None
 
 
-# Called with the number of request items just finished (for progress bars).
-ProgressCallback = Callable[[int], None]
+# Receives outcomes by request name as they arrive (a result page, a local chunk, a few sync answers).
+OutcomeCallback = Callable[[dict[str, Outcome]], None]

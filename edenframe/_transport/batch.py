@@ -1,5 +1,9 @@
 """The Eden AI v2 batch protocol: launch jobs of at most 500 requests, at most 5 running at once, poll with
-backoff, page through every result page, match results by request name, delete each job once collected."""
+backoff, page through every result page, match results by request name, delete each job once collected.
+
+Jobs are journaled in the cache before launch, so a rerun after a crash re-attaches to jobs still on the server
+(collecting what they produced) instead of launching and paying for them again.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,46 +20,77 @@ import aiohttp
 from .._catalog import Subfeature
 from .._config import Settings
 from .._errors import APIError
-from . import Outcome, ProgressCallback
+from . import Outcome, OutcomeCallback
 from .http import call, describe_error, open_session
+from .limiter import RateLimiter
 
 log = logging.getLogger("edenframe")
 
-_FATAL_STATUSES = {401: "Eden AI rejected the API key", 402: "the Eden AI account has no credits left",
-                   403: "Eden AI refused access (check the API key and the Authorization header)"}
+_FATAL_STATUSES = {
+    401: "Eden AI rejected the API key",
+    402: "the Eden AI account has no credits left",
+    403: "Eden AI refused access (check the API key and the Authorization header)",
+}
 
 
 class BatchTransport:
     """Sends request items through `/{feature}/{subfeature}/batch/{name}/` jobs."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, journal: Any = None, may_launch: Callable[[], str | None] | None = None
+    ) -> None:
         self.settings = settings
+        self.journal = journal  # a ResultCache, or None: no crash recovery
+        self.may_launch = may_launch  # returns a reason to stop launching (budget reached), or None
+        self.limiter = RateLimiter(settings.rate_limit)
         self.jobs_launched = 0
         self.jobs_attached = 0
 
-    async def send(
-        self, entry: Subfeature, items: list[dict[str, Any]], on_progress: ProgressCallback | None = None
-    ) -> dict[str, Outcome]:
-        size = max(1, min(self.settings.batch_size, 500))
-        chunks = [items[start : start + size] for start in range(0, len(items), size)]
+    async def send(self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
+        by_name = {item["name"]: item for item in items}
         limit = asyncio.Semaphore(max(1, self.settings.max_running_jobs))
-        outcomes: dict[str, Outcome] = {}
         async with open_session(self.settings) as session:
-            tasks = [
-                asyncio.create_task(self._run_chunk(session, limit, entry, chunk, outcomes, on_progress))
-                for chunk in chunks
-            ]
-            try:
-                await asyncio.gather(*tasks)
-            except BaseException:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                raise
-        return outcomes
+            pending = await self._reattach(session, limit, entry, by_name, on_outcomes)
+            size = max(1, min(self.settings.batch_size, 500))
+            todo = [by_name[name] for name in by_name if name in pending]
+            chunks = [todo[start : start + size] for start in range(0, len(todo), size)]
+            await _all(self._run_chunk(session, limit, entry, chunk, on_outcomes) for chunk in chunks)
 
     def _job_url(self, entry: Subfeature, job: str) -> str:
         return f"{self.settings.base_url}/{entry.path}/batch/{job}/"
+
+    async def _reattach(
+        self,
+        session: aiohttp.ClientSession,
+        limit: asyncio.Semaphore,
+        entry: Subfeature,
+        by_name: dict[str, dict[str, Any]],
+        on_outcomes: OutcomeCallback,
+    ) -> set[str]:
+        """Collect journaled jobs that hold some of these items; returns the names still to send."""
+        pending = set(by_name)
+        if self.journal is None:
+            return pending
+        jobs = self.journal.open_jobs(entry.path, self.settings.base_url, list(by_name))
+
+        async def attach(job: str, names: list[str]) -> None:
+            async with limit, _shared_slot(self.settings.job_semaphore):
+                url = self._job_url(entry, job)
+                status, page = await call(session, self.settings, "GET", url, params={"page": 1}, limiter=self.limiter)
+                if status == 404:
+                    self.journal.close_job(job)  # gone from the server (never launched, or deleted): resend
+                    return
+                if status != 200 or not isinstance(page, dict):
+                    raise _api_error("GET", url, status, page)
+                self.jobs_attached += 1
+                wanted = set(names) & set(by_name)
+                seen = await self._collect(session, url, page, wanted, on_outcomes)
+                pending.difference_update(seen)
+                await self._delete(session, url)
+                self.journal.close_job(job)
+
+        await _all(attach(job, names) for job, names in jobs.items())
+        return pending
 
     async def _run_chunk(
         self,
@@ -63,51 +98,47 @@ class BatchTransport:
         limit: asyncio.Semaphore,
         entry: Subfeature,
         chunk: list[dict[str, Any]],
-        outcomes: dict[str, Outcome],
-        on_progress: ProgressCallback | None,
+        on_outcomes: OutcomeCallback,
     ) -> None:
         job = job_name(chunk)
         url = self._job_url(entry, job)
+        names = [item["name"] for item in chunk]
         async with limit, _shared_slot(self.settings.job_semaphore):
+            stop = self.may_launch() if self.may_launch is not None else None
+            if stop is not None:
+                on_outcomes({name: Outcome(error=f"not sent: {stop}") for name in names})
+                return
+            delivered: set[str] = set()
             try:
-                results = await self._launch_and_collect(session, url, chunk)
+                if self.journal is not None:
+                    self.journal.record_job(job, entry.path, self.settings.base_url, names)
+                rejected = await self._launch(session, url, chunk)
+                self.jobs_launched += 1
+                if rejected:
+                    on_outcomes(rejected)
+                    delivered.update(rejected)
+                delivered |= await self._collect(session, url, None, set(names) - delivered, on_outcomes)
+                await self._delete(session, url)
+                if self.journal is not None:
+                    self.journal.close_job(job)
             except APIError as exc:
                 if exc.status in _FATAL_STATUSES:
                     raise
-                results = {item["name"]: Outcome(error=str(exc)) for item in chunk}
-        for item in chunk:
-            outcomes[item["name"]] = results.get(item["name"]) or Outcome(
-                error=f"request {item['name']} is missing from the results of batch job {job}"
-            )
-        if on_progress is not None:
-            on_progress(len(chunk))
-
-    async def _launch_and_collect(
-        self, session: aiohttp.ClientSession, url: str, chunk: list[dict[str, Any]]
-    ) -> dict[str, Outcome]:
-        # A job with this (content-derived) name may already exist: from a run that crashed or lost its
-        # connection after launching. Its results are exactly what we would get, so attach instead of paying again.
-        status, page = await call(session, self.settings, "GET", url, params={"page": 1})
-        rejected: dict[str, Outcome] = {}
-        if status == 200 and isinstance(page, dict):
-            self.jobs_attached += 1
-        elif status == 404:
-            rejected = await self._launch(session, url, chunk)
-            self.jobs_launched += 1
-            page = None
-        else:
-            raise _api_error("GET", url, status, page)
-        results = await self._collect(session, url, page)
-        await self._delete(session, url)
-        return {**results, **rejected}
+                on_outcomes({name: Outcome(error=str(exc)) for name in names if name not in delivered})
+                return
+        missing = [name for name in names if name not in delivered]
+        if missing:
+            on_outcomes({name: Outcome(error=f"missing from the results of batch job {job}") for name in missing})
 
     async def _launch(
         self, session: aiohttp.ClientSession, url: str, chunk: list[dict[str, Any]]
     ) -> dict[str, Outcome]:
-        status, body = await call(session, self.settings, "POST", url, json_body={"requests": chunk})
+        status, body = await call(
+            session, self.settings, "POST", url, json_body={"requests": chunk}, limiter=self.limiter
+        )
         if status != 200 or not isinstance(body, dict):
             # A launch retried after a dropped connection may find its own job already there: attach to it.
-            existing, _ = await call(session, self.settings, "GET", url, params={"page": 1})
+            existing, _ = await call(session, self.settings, "GET", url, params={"page": 1}, limiter=self.limiter)
             if existing == 200:
                 return {}
             raise _api_error("POST", url, status, body)
@@ -120,9 +151,18 @@ class BatchTransport:
         return rejected
 
     async def _collect(
-        self, session: aiohttp.ClientSession, url: str, first_page: dict[str, Any] | None
-    ) -> dict[str, Outcome]:
-        """Poll until no request is processing, then read every page. Returns an outcome per request name."""
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        first_page: dict[str, Any] | None,
+        wanted: set[str],
+        on_outcomes: OutcomeCallback,
+    ) -> set[str]:
+        """Poll until no request is processing, then hand over every page's results as it is read.
+
+        Only names in `wanted` are handed over, each once. Returns the names handed over.
+        """
+        delivered: set[str] = set()
         started = time.monotonic()
         delay = self.settings.poll_interval
         page = first_page
@@ -132,37 +172,53 @@ class BatchTransport:
             if not _still_processing(page):
                 break
             if time.monotonic() - started > self.settings.job_timeout:
-                return _timed_out(page, self.settings.job_timeout)
+                timed_out = _timed_out(page, self.settings.job_timeout)
+                fresh = {n: o for n, o in timed_out.items() if n in wanted}
+                on_outcomes(fresh)
+                return set(fresh)
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, self.settings.poll_max_interval)
             page = None
-        results = _outcomes_of(page)
-        last = int(page.get("last_page") or 1)
         current = int(page.get("current_page") or 1)
-        while current < last:
+        last = int(page.get("last_page") or 1)
+        while True:
+            fresh = {n: o for n, o in _outcomes_of(page).items() if n in wanted and n not in delivered}
+            if fresh:
+                on_outcomes(fresh)
+                delivered.update(fresh)
+            if current >= last:
+                break
             current += 1
-            later = await self._page(session, url, current)
-            if _still_processing(later):
-                # Eden AI reported the job done but a later page still shows work: start over after a pause.
-                await asyncio.sleep(delay)
-                return await self._collect(session, url, None)
-            results.update(_outcomes_of(later))
-        return results
+            page = await self._page(session, url, current)
+            last = int(page.get("last_page") or last)
+        return delivered
 
     async def _page(self, session: aiohttp.ClientSession, url: str, number: int) -> dict[str, Any]:
-        status, body = await call(session, self.settings, "GET", url, params={"page": number})
+        status, body = await call(session, self.settings, "GET", url, params={"page": number}, limiter=self.limiter)
         if status != 200 or not isinstance(body, dict):
             raise _api_error("GET", url, status, body)
         return body
 
     async def _delete(self, session: aiohttp.ClientSession, url: str) -> None:
         try:
-            status, body = await call(session, self.settings, "DELETE", url)
+            status, body = await call(session, self.settings, "DELETE", url, limiter=self.limiter)
         except APIError as exc:
             log.warning("could not delete a collected batch job: %s", exc)
             return
         if status not in (200, 202, 204, 404):
             log.warning("could not delete a collected batch job: %s", _api_error("DELETE", url, status, body))
+
+
+async def _all(coroutines: Any) -> None:
+    """Run coroutines concurrently; on the first failure (or cancellation) cancel the rest and re-raise."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 @asynccontextmanager
@@ -199,6 +255,8 @@ def _outcomes_of(page: dict[str, Any]) -> dict[str, Outcome]:
         response = request.get("response")
         if state in ("succeeded", "finished") and isinstance(response, dict):
             results[request["name"]] = Outcome(response=response)
+        elif state == "processing":
+            continue  # Eden AI said the job was done; a straggler is reported missing rather than guessed
         else:
             detail = describe_error({"error": {"message": request.get("errors")}}) if request.get("errors") else ""
             results[request["name"]] = Outcome(error=f"request {state or 'failed'}: {detail or 'no response'}")

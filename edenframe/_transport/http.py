@@ -7,12 +7,14 @@ import asyncio
 import json
 import logging
 import random
+import time
 from typing import Any
 
 import aiohttp
 
 from .._config import Settings
 from .._errors import APIError
+from .limiter import RateLimiter
 
 log = logging.getLogger("edenframe")
 
@@ -48,31 +50,48 @@ async def call(
     *,
     json_body: Any = None,
     params: dict[str, Any] | None = None,
+    data: Any = None,
+    limiter: RateLimiter | None = None,
 ) -> tuple[int, Any]:
     """Send one request; return (status, parsed JSON body or None) for every non-retryable answer.
 
-    Raises APIError when retries run out, with the last cause in the message.
+    Retries stop after `settings.max_retries` retries or once `settings.retry_deadline` seconds have passed, and
+    then raise APIError with the last cause in the message. `data` is a callable building a fresh multipart body
+    for each attempt (a body cannot be sent twice).
     """
     last_problem = ""
-    for attempt in range(settings.max_retries + 1):
+    started = time.monotonic()
+    attempt = 0
+    while True:
         retry_after: str | None = None
+        status: int | None = None
+        if limiter is not None:
+            await limiter.wait()
         try:
-            async with session.request(method, url, json=json_body, params=params) as response:
+            body_data = data() if callable(data) else data
+            async with session.request(method, url, json=json_body, params=params, data=body_data) as response:
+                status = response.status
                 text = await response.text()
                 body = _parse(text)
-                if response.status == 429 or response.status >= 500:
+                if status == 429 or status >= 500:
                     retry_after = response.headers.get("Retry-After")
-                    last_problem = f"HTTP {response.status}: {describe_error(body) or text[:200]}"
+                    last_problem = f"HTTP {status}: {describe_error(body) or text[:200]}"
                 else:
-                    return response.status, body
+                    if limiter is not None:
+                        limiter.on_status(status)
+                    return status, body
         except _RETRYABLE_EXCEPTIONS as exc:
             last_problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        if attempt == settings.max_retries:
-            break
+        if limiter is not None:
+            limiter.on_status(status)
         delay = backoff_delay(settings, attempt, retry_after)
-        log.debug("%s %s failed (%s); retry %d in %.2fs", method, _path_of(url), last_problem, attempt + 1, delay)
+        out_of_time = time.monotonic() - started + delay > settings.retry_deadline
+        if attempt >= settings.max_retries or out_of_time:
+            break
+        attempt += 1
+        log.debug("%s %s failed (%s); retry %d in %.2fs", method, _path_of(url), last_problem, attempt, delay)
         await asyncio.sleep(delay)
-    raise APIError(f"{method} {_path_of(url)} failed after {settings.max_retries + 1} attempts: {last_problem}")
+    raise APIError(f"{method} {_path_of(url)} failed after {attempt + 1} attempt(s): {last_problem}")
 
 
 def describe_error(body: Any) -> str:

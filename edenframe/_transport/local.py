@@ -8,7 +8,7 @@ from typing import Any
 from .._catalog import Subfeature
 from .._config import Settings
 from .._local import local_compute
-from . import Outcome, ProgressCallback
+from . import Outcome, OutcomeCallback
 
 LOCAL = "local"
 
@@ -19,22 +19,17 @@ class LocalTransport:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def send(
-        self, entry: Subfeature, items: list[dict[str, Any]], on_progress: ProgressCallback | None = None
-    ) -> dict[str, Outcome]:
+    async def send(self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
         compute = local_compute(entry.path)
         size = max(1, self.settings.local_chunk_size)
-        outcomes: dict[str, Outcome] = {}
         for start in range(0, len(items), size):
             chunk = items[start : start + size]
             try:
                 objects = await asyncio.to_thread(compute, chunk)
             except Exception as exc:  # a backend crash fails its chunk's rows, never the run
                 message = f"local {entry.path} failed: {type(exc).__name__}: {exc}"
-                outcomes.update({item["name"]: Outcome(error=message) for item in chunk})
+                on_outcomes({item["name"]: Outcome(error=message) for item in chunk})
             else:
-                for item, obj in zip(chunk, objects, strict=True):
-                    outcomes[item["name"]] = Outcome(response={LOCAL: obj})
-            if on_progress is not None:
-                on_progress(len(chunk))
-        return outcomes
+                on_outcomes(
+                    {item["name"]: Outcome(response={LOCAL: obj}) for item, obj in zip(chunk, objects, strict=True)}
+                )

@@ -1,0 +1,72 @@
+"""The v2 per-request endpoint (`POST /{feature}/{subfeature}/`): for accounts or subfeatures without batch, and for
+file uploads (multipart), under a client-side rate limiter and a cap on requests in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+
+from .._catalog import Subfeature
+from .._config import Settings
+from .._errors import APIError
+from . import Outcome, OutcomeCallback
+from .batch import _FATAL_STATUSES, _all, _api_error
+from .http import call, describe_error, open_session
+from .limiter import RateLimiter
+
+_FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache writes batch up)
+
+
+class SyncTransport:
+    """One HTTP request per item; `settings.sync_concurrency` in flight, `settings.rate_limit` per second."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.limiter = RateLimiter(settings.rate_limit)
+        self.jobs_launched = 0
+
+    async def send(self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
+        url = f"{self.settings.base_url}/{entry.path}/"
+        slots = asyncio.Semaphore(max(1, self.settings.sync_concurrency))
+        buffer: dict[str, Outcome] = {}
+        flushed = time.monotonic()
+
+        def hand_over(name: str, outcome: Outcome, force: bool = False) -> None:
+            nonlocal flushed
+            buffer[name] = outcome
+            if force or len(buffer) >= 50 or time.monotonic() - flushed > _FLUSH_EVERY:
+                on_outcomes(dict(buffer))
+                buffer.clear()
+                flushed = time.monotonic()
+
+        async def one(session: aiohttp.ClientSession, item: dict[str, Any]) -> None:
+            async with slots:
+                hand_over(item["name"], await self._request(session, url, item))
+
+        async with open_session(self.settings) as session:
+            try:
+                await _all(one(session, item) for item in items)
+            finally:
+                if buffer:
+                    on_outcomes(dict(buffer))
+                    buffer.clear()
+
+    async def _request(self, session: aiohttp.ClientSession, url: str, item: dict[str, Any]) -> Outcome:
+        body = {key: value for key, value in item.items() if key != "name"}
+        try:
+            status, answer = await call(session, self.settings, "POST", url, json_body=body, limiter=self.limiter)
+        except APIError as exc:
+            return Outcome(error=str(exc))
+        if status in _FATAL_STATUSES:
+            raise _api_error("POST", url, status, answer)
+        if status != 200:
+            detail = describe_error(answer)
+            return Outcome(error=f"rejected by Eden AI (HTTP {status})" + (f": {detail}" if detail else ""))
+        if isinstance(answer, list):  # response_as_dict=false: a list of provider objects
+            answer = {obj.get("provider"): obj for obj in answer if isinstance(obj, dict)}
+        if not isinstance(answer, dict):
+            return Outcome(error="Eden AI returned a response that is not a JSON object")
+        return Outcome(response=answer)
