@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from . import _accessor as _accessor  # registers the accessors
 from ._accessor import EdenFrameAccessor, EdenSeriesAccessor
+from ._cache import cache_info, clear_cache
 from ._catalog import Param, Subfeature, all_subfeatures, get_subfeature
 from ._config import configure, reset_configuration
 from ._errors import (
     APIError,
+    BudgetExceededError,
     EdenFrameError,
     MissingAPIKeyError,
     MissingDependencyError,
@@ -31,6 +33,7 @@ def subfeatures() -> list[str]:
 
 __all__ = [
     "APIError",
+    "BudgetExceededError",
     "EdenFrameAccessor",
     "EdenFrameError",
     "EdenSeriesAccessor",
@@ -42,6 +45,8 @@ __all__ = [
     "Subfeature",
     "ValidationError",
     "__version__",
+    "cache_info",
+    "clear_cache",
     "configure",
     "get_subfeature",
     "reset_configuration",

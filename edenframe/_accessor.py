@@ -13,7 +13,7 @@ from ._catalog import MISSING, Subfeature, all_subfeatures
 from ._errors import ValidationError
 from ._frame import column_names
 from ._runner import run_frame
-from ._sync import run_sync
+from ._sync import run_sync_from_user
 from ._validate import check_column
 
 
@@ -30,7 +30,7 @@ class _EdenBase:
         Returns a new DataFrame: the input columns, then one column per output field (see the named methods).
         """
         frame, column = self._frame_and_column(column)
-        return run_sync(run_frame(frame, subfeature, column, options, None))
+        return run_sync_from_user(run_frame(frame, subfeature, column, options, None))
 
     async def arun(self, subfeature: str, column: Any = None, /, **options: Any) -> pd.DataFrame:
         """The async twin of `run`, for `await` in notebooks and async applications."""
@@ -152,7 +152,7 @@ def _make_method(entry: Subfeature, series: bool) -> Any:
         return await run_frame(frame, entry, column, options, entry.method)
 
     def method(self: _EdenBase, column: Any = None, /, **options: Any) -> pd.DataFrame:
-        return run_sync(amethod(self, column, **options))
+        return run_sync_from_user(amethod(self, column, **options))
 
     parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
     if not series:

@@ -145,8 +145,9 @@ def _categorical(array: pa.Array, t: Enum) -> pd.Categorical:
 def _row_costs(rows: np.ndarray, unit_costs: np.ndarray) -> np.ndarray:
     """Each unit's charge on the first row it served, 0.0 on its other rows, NaN on rows that were not sent.
 
-    Summing the column gives what this run was charged: a request shared by duplicate rows (or by several packed
-    inputs) is paid once, and a cached result costs nothing.
+    Summing the column gives what the results cost: a request shared by duplicate rows (or by several packed inputs)
+    is counted once. A cached result shows what it cost when it was obtained, so a rerun gives an identical frame;
+    the report's `cost` is what this run spent.
     """
     cost = np.full(len(rows), np.nan)
     served = rows >= 0

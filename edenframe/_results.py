@@ -19,7 +19,7 @@ class UnitResults:
     provider: str
     records: list[dict[str, Any] | None]
     errors: list[str | None]
-    costs: np.ndarray  # a request's charge sits on its first unit; 0.0 for cached units and the request's others
+    costs: np.ndarray  # a request's charge sits on its first unit (0.0 on its others); cached units keep theirs
     cached: np.ndarray  # bool: answered from the cache
     done: np.ndarray = field(init=False)  # bool: has a record or an error
 
@@ -50,13 +50,16 @@ def response_key(provider: str) -> str:
 def absorb(
     entry: Subfeature, requests: Requests, index: dict[str, int], outcomes: dict[str, Outcome],
     results: dict[str, UnitResults],
-) -> list[tuple[str, int, dict[str, Any]]]:
-    """Put each outcome's provider results on its units. Returns the (provider, unit, record) pairs that succeeded.
+) -> tuple[list[tuple[str, int, dict[str, Any]]], float]:
+    """Put each outcome's provider results on its units.
+
+    Returns the (provider, unit, record) triples that succeeded, and the cost these outcomes charged.
 
     `index` maps a request name to its position in `requests`. Values are matched to units by request name and,
     for packed requests, by the item's position (or its index field): never by arrival order.
     """
     succeeded: list[tuple[str, int, dict[str, Any]]] = []
+    charged = 0.0
     for name, outcome in outcomes.items():
         position = index.get(name)
         if position is None:
@@ -70,6 +73,7 @@ def absorb(
                 cost = obj.get("cost")
                 if isinstance(cost, (int, float)) and not isinstance(cost, bool):
                     result.costs[units[0]] += float(cost)
+                    charged += float(cost)
             if error is not None or obj is None:
                 for unit in units:
                     result.set_error(unit, error or "no result")
@@ -85,7 +89,7 @@ def absorb(
                 else:
                     result.set_record(unit, record)
                     succeeded.append((provider, unit, record))
-    return succeeded
+    return succeeded, charged
 
 
 def _provider_object(provider: str, outcome: Outcome) -> tuple[dict[str, Any] | None, str | None]:

@@ -94,7 +94,7 @@ async def run_frame(
         "deduplicated": plan.rows - plan.skipped - plan.units,
         "skipped": plan.skipped,
         "failed": _failed_rows(provider_results),
-        "cost": float(sum(float(np.nansum(r.cost)) for r in provider_results)),
+        "cost": counts["spent"],
         "jobs": counts["jobs"],
         "seconds": round(time.monotonic() - started, 3),
     }
@@ -220,8 +220,10 @@ def _answer_from_cache(call: Call, plan: Plan, results: dict[str, UnitResults], 
         keys = [result_key(call.entry.path, provider, call.params, value) for value in plan.values]
         found = cache.lookup(keys)
         for unit, key in enumerate(keys):
-            if key in found:
-                results[provider].set_record(unit, found[key], cached=True)
+            entry = found.get(key)
+            if isinstance(entry, dict) and isinstance(entry.get("record"), dict):
+                results[provider].set_record(unit, entry["record"], cached=True)
+                results[provider].costs[unit] = float(entry.get("cost") or 0.0)
     full = np.ones(plan.units, dtype=bool)
     for provider in cached_providers:
         full &= results[provider].cached
@@ -335,7 +337,7 @@ async def _send(
     results: dict[str, UnitResults],
     cache: ResultCache | None,
     cached: int,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Send every group concurrently; results land in `results` (and the cache) as they arrive."""
     spent = [0.0]
 
@@ -360,14 +362,17 @@ async def _send(
             index = {item["name"]: position for position, item in enumerate(requests.items)}
 
             def on_outcomes(outcomes: dict[str, Outcome]) -> None:
-                before = sum(float(results[p].costs.sum()) for p in requests.providers)
-                succeeded = absorb(call.entry, requests, index, outcomes, results)
-                after = sum(float(results[p].costs.sum()) for p in requests.providers)
-                spent[0] += after - before
-                if cache is not None and succeeded and requests is not None:
+                succeeded, charged = absorb(call.entry, requests, index, outcomes, results)
+                spent[0] += charged
+                if cache is not None and succeeded:
                     cache.store(
                         [
-                            (result_key(call.entry.path, p, call.params, plan.values[u]), call.entry.path, p, record)
+                            (
+                                result_key(call.entry.path, p, call.params, plan.values[u]),
+                                call.entry.path,
+                                p,
+                                {"record": record, "cost": float(results[p].costs[u])},
+                            )
                             for p, u, record in succeeded
                             if not call.in_process(p)
                         ]
@@ -387,6 +392,7 @@ async def _send(
             transport.send(call.entry, requests.items, receiver(requests)) for transport, requests in transports
         )
     return {
+        "spent": round(spent[0], 10),
         "sent": sum(len(requests.items) for _, requests in groups),
         "jobs": sum(getattr(transport, "jobs_launched", 0) for transport, _ in transports),
     }

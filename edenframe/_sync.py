@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import warnings
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+def run_sync_from_user(coro: Coroutine[Any, Any, T], stacklevel: int = 3) -> T:
+    """`run_sync` for public methods: warnings raised during the run are re-issued at the user's own line (inside
+    the event loop they would point at asyncio internals), once the run is over and the user's filters are back."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            return run_sync(coro)
+    finally:
+        for message in caught:
+            warnings.warn(message.message, message.category, stacklevel=stacklevel)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -107,9 +107,9 @@ NO_OFFLINE = [
     "text/custom_named_entity_recognition",
     "text/question_answer",
     "image/generation",
-    "image/face_detection",
-    "ocr/ocr",
-    "audio/text_to_speech",
+    "image/object_detection",
+    "ocr/invoice_parser",
+    "translation/document_translation",
 ]
 
 

@@ -370,6 +370,9 @@ def test_spell_check_case_and_skips() -> None:
     assert [i["text"] for i in items] == ["Thiis"]
     assert items[0]["offset"] == 0 and items[0]["suggestions"][0]["suggestion"] == "This"
     assert run("text/spell_check", "Everything here is spelled correctly.")["items"] == []
+    # possessives and elisions are not in the dictionaries but are not misspellings
+    assert run("text/spell_check", "The children's books and the students' essays.")["items"] == []
+    assert run("text/spell_check", "Pouvez-vous m'envoyer l'adresse de l'hôtel ?", language="fr")["items"] == []
 
 
 def test_spell_check_languages() -> None:
@@ -618,6 +621,20 @@ def test_output_validates_against_catalog_schema(path: str) -> None:
     assert set(fields) == set(entry.output.names)
     array = pa.array([fields], type=entry.output.arrow())
     assert array.to_pylist()[0] == fields  # nothing dropped or truncated (ints stay ints, floats stay floats)
+    assert_plain_json(fields)
+
+
+def assert_plain_json(value: object) -> None:
+    """Only built-in JSON types (no numpy scalars leaking out of a library)."""
+    if isinstance(value, dict):
+        assert all(type(k) is str for k in value)
+        for v in value.values():
+            assert_plain_json(v)
+    elif isinstance(value, list):
+        for v in value:
+            assert_plain_json(v)
+    else:
+        assert value is None or type(value) in (str, int, float, bool), (type(value), value)
 
 
 @pytest.mark.parametrize("path", MY_PATHS)

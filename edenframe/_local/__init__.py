@@ -34,6 +34,9 @@ IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "text/named_entity_recognition": ("nlp:compute_ner", "local-nlp"),
     "text/syntax_analysis": ("nlp:compute_syntax", "local-nlp"),
     "translation/automatic_translation": ("translation", "local"),
+    "ocr/ocr": ("ocr", "local-vision"),
+    "image/face_detection": ("faces", "local-vision"),
+    "audio/text_to_speech": ("speech", "local-vision"),
 }
 
 

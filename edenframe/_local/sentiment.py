@@ -38,9 +38,11 @@ def _one(item: dict) -> dict[str, Any]:
     analyzer = _analyzer()
     compound = analyzer.polarity_scores(text)["compound"]
     segments = []
-    for start, end in sentence_spans(text, "en"):
+    spans = sentence_spans(text, "en")
+    for start, end in spans:
         segment = text[start:end]
-        seg_compound = analyzer.polarity_scores(segment)["compound"]
+        single = len(spans) == 1 and segment == text
+        seg_compound = compound if single else analyzer.polarity_scores(segment)["compound"]
         segments.append({"segment": segment, "sentiment": _label(seg_compound), "sentiment_rate": _rate(seg_compound)})
     return {"general_sentiment": _label(compound), "general_sentiment_rate": _rate(compound), "items": segments}
 

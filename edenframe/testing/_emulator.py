@@ -31,6 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from .._catalog import MISSING, Param, Subfeature, all_subfeatures
+from .._prices import load_prices
 from .._schema import Embedding, Enum, ListOf, Mapping, Scalar, Struct, Type
 from ._synthetic import COMMON_OPTIONS, canonical_input, synthetic_cost, synthetic_output
 
@@ -43,6 +44,7 @@ RATE_LIMIT_MESSAGE = "Rate limit exceeded. Please wait before making additional 
 _BATCH_LIST = re.compile(r"^/v2/batch/?$")
 _BATCH_JOB = re.compile(r"^/v2/(?P<feature>[^/]+)/(?P<subfeature>[^/]+)/batch/(?P<name>[^/]+)/?$")
 _SYNC = re.compile(r"^/v2/(?P<feature>[^/]+)/(?P<subfeature>[^/]+)/?$")
+_PROVIDER_SUBFEATURES = re.compile(r"^/v2/info/provider_subfeatures/?$")
 _URL = re.compile(r"^https?://\S+$")
 _BOOL_OPTIONS = ("response_as_dict", "attributes_as_list", "show_original_response", "show_base_64")
 _INVALID_JSON = object()
@@ -773,6 +775,10 @@ class EdenEmulator:
         if denied is not None:
             return denied
         path, method = request.path, request.method
+        if _PROVIDER_SUBFEATURES.match(path):
+            if method != "GET":
+                return _json({"detail": f'Method "{method}" not allowed.'}, 405)
+            return self._fault() or self._provider_subfeatures(request)
         if _BATCH_LIST.match(path):
             if method != "GET":
                 return _json({"detail": f'Method "{method}" not allowed.'}, 405)
@@ -802,6 +808,18 @@ class EdenEmulator:
                 return _json({"detail": f'Method "{method}" not allowed.'}, 405)
             return self._fault() or await self._sync(entry, body)
         return _not_found()
+
+    @staticmethod
+    def _provider_subfeatures(request: web.Request) -> web.Response:
+        """`GET /v2/info/provider_subfeatures/`: the shipped price table in Eden AI's shape (wire-format 6.1)."""
+        query = request.query
+        return _json(
+            load_prices().to_provider_subfeatures(
+                feature=query.get("feature__name"),
+                subfeature=query.get("subfeature__name"),
+                provider=query.get("provider__name"),
+            )
+        )
 
     @staticmethod
     def _entry(feature: str, subfeature: str) -> Subfeature | None:

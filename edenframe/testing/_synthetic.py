@@ -13,6 +13,7 @@ import struct as _struct
 from typing import Any
 
 from .._catalog import MISSING, Subfeature, get_subfeature
+from .._prices import estimate_cost
 from .._schema import Embedding, Enum, ListOf, Mapping, Scalar, Struct, Type
 
 # Request options common to every subfeature (wire-format.md section 1.2): never part of a synthetic result's seed.
@@ -236,9 +237,15 @@ def synthetic_output(entry: Subfeature, provider: str, item: dict[str, Any]) -> 
 
 
 def synthetic_cost(entry: Subfeature, provider: str, item: dict[str, Any]) -> float:
-    """A small deterministic cost for one request: 0.0001 per input text plus 1e-7 per input character."""
+    """The cost charged for one request item: Eden AI's listed price (`estimate_cost` on the shipped price table)
+    when it knows the provider's price, so that edenframe's estimates and the emulator's charges agree; otherwise
+    (the `synthetic` provider, unpriced providers or units) a small deterministic cost, 0.0001 per input text
+    plus 1e-7 per input character. `local` is free."""
     if provider.split("/", 1)[0].strip() == "local":
         return 0.0
+    estimate = estimate_cost(entry, provider, item)
+    if estimate is not None:
+        return estimate
     value = canonical_input(entry, item)
     texts = value if isinstance(value, list) else [value]
     chars = sum(len(t) for t in texts if isinstance(t, str))
