@@ -55,6 +55,20 @@ class Pack:
 
 
 @dataclass(frozen=True)
+class Media:
+    """Where a subfeature's output carries a file (speech, images, documents), for `save_to=`.
+
+    `payload` is the field with the base64 content and `url` the field with its download link; both sit in the
+    output itself, or in each element of the list field `within` (image generation gives several images).
+    """
+
+    payload: str
+    url: str
+    kind: Literal["image", "audio", "document"]
+    within: str | None = None
+
+
+@dataclass(frozen=True)
 class Subfeature:
     """One Eden AI subfeature: how to build its requests and the shape of its standardized output."""
 
@@ -68,6 +82,7 @@ class Subfeature:
     pack: Pack | None = None
     providers: tuple[str, ...] = ()  # providers Eden AI lists for it (documentation; never enforced client-side)
     max_input_chars: int | None = None
+    media: Media | None = None
     notes: str = ""
 
     @property

@@ -11,7 +11,7 @@ column 2 (the provider keys of each response schema) and are documentation only.
 
 from __future__ import annotations
 
-from ._catalog import Pack, Param, Subfeature
+from ._catalog import Media, Pack, Param, Subfeature
 from ._schema import BOOL, FLOAT, INT, STR, Embedding, Mapping, Type, enum, items_of, list_of, struct
 
 
@@ -530,6 +530,7 @@ ENTRIES: tuple[Subfeature, ...] = (
         input_kind="file",
         params=(SOURCE_LANGUAGE, TARGET_LANGUAGE, FILE_PASSWORD),
         output=struct(file=STR, document_resource_url=STR),
+        media=Media(payload="file", url="document_resource_url", kind="document"),
         providers=words("deepl google"),
     ),
     # image
@@ -602,6 +603,7 @@ ENTRIES: tuple[Subfeature, ...] = (
             image_resource_url=STR,
             items=items_of(kind=STR, confidence=FLOAT, bounding_boxes=BOX),
         ),
+        media=Media(payload="image", url="image_resource_url", kind="image"),
         providers=words("api4ai"),
     ),
     Subfeature(
@@ -615,6 +617,7 @@ ENTRIES: tuple[Subfeature, ...] = (
             Param("num_images", INT, default=1, minimum=1, maximum=10, description="number of images per prompt"),
         ),
         output=struct(items=items_of(image=STR, image_resource_url=STR)),
+        media=Media(payload="image", url="image_resource_url", kind="image", within="items"),
         providers=words("amazon bytedance deepai google leonardo minimax openai replicate stabilityai"),
     ),
     # ocr
@@ -705,6 +708,7 @@ ENTRIES: tuple[Subfeature, ...] = (
             ),
         ),
         output=struct(audio=STR, voice_type=INT, audio_resource_url=STR),
+        media=Media(payload="audio", url="audio_resource_url", kind="audio"),
         providers=words("amazon deepgram elevenlabs google lovoai microsoft openai"),
     ),
 )

@@ -35,12 +35,15 @@ def provider_slug(provider: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "_", provider).strip("_")
 
 
-def column_names(fields: Sequence[str], prefix: str, providers: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(provider, field or 'cost'/'error', column name) for every new column, in output order."""
+def column_names(
+    fields: Sequence[str], prefix: str, providers: Sequence[str], with_path: bool = False
+) -> list[tuple[str, str, str]]:
+    """(provider, field or 'cost'/'error'/'path', column name) for every new column, in output order."""
     names = []
+    extra = ["cost", "error", "path"] if with_path else ["cost", "error"]
     for provider in providers:
         stem = prefix if len(providers) == 1 else f"{prefix}_{provider_slug(provider)}"
-        names.extend((provider, field, f"{stem}_{field}") for field in [*fields, "cost", "error"])
+        names.extend((provider, field, f"{stem}_{field}") for field in [*fields, *extra])
     return names
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,7 +61,8 @@ def build_requests(plan: Plan, units: Sequence[int], providers: tuple[str, ...])
     items = []
     for group in groups:
         value: Any = [plan.values[u] for u in group] if entry.pack is not None else plan.values[group[0]]
-        item = {**plan.params, entry.input_field: value, "providers": joined}
+        field = "file" if is_upload(value) else entry.input_field
+        item = {**plan.params, field: value, "providers": joined}
         item["name"] = request_name(item)
         items.append(item)
     return Requests(providers=providers, items=items, units=groups)
@@ -72,20 +75,54 @@ def request_name(item: dict[str, Any]) -> str:
 
 
 def content_hash(payload: Any) -> str:
-    """sha256 of the canonical JSON of `payload` (sorted keys, no whitespace)."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """sha256 of the canonical JSON of `payload` (sorted keys, no whitespace; files by path or content digest)."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_stand_in)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def input_values(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
+def _stand_in(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "bytes:" + hashlib.sha256(value).hexdigest()
+    if isinstance(value, Path):
+        return f"path:{value}"
+    return str(value)
+
+
+def is_upload(value: Any) -> bool:
+    """A file input that has to be uploaded (a local path or bytes) rather than passed as a URL."""
+    return isinstance(value, (Path, bytes))
+
+
+def file_identity(value: Any) -> str | None:
+    """What identifies a file input's content for the cache: the URL, or a digest of the bytes (None: unreadable)."""
+    if isinstance(value, bytes):
+        return "sha256:" + hashlib.sha256(value).hexdigest()
+    if isinstance(value, Path):
+        digest = hashlib.sha256()
+        try:
+            with value.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            return None
+        return "sha256:" + digest.hexdigest()
+    return value if isinstance(value, str) else None
+
+
+def input_values(values: pd.Series, column: str, files: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The row inputs as an object array, and the mask of rows to send (not NA, not blank).
 
-    Raises before anything is sent when a cell holds something other than text.
+    Text subfeatures take strings. File subfeatures take URLs (kept as strings), local paths (`str` or
+    `pathlib.Path`, turned into `Path`) or bytes. Anything else raises before anything is sent.
     """
     raw = values.to_numpy(dtype=object)
     present = values.notna().to_numpy(dtype=bool)
+    if files:
+        raw = raw.copy()
+        for position in np.flatnonzero(present):
+            raw[position] = _file_input(raw[position], column, values.index[position])
     is_text = np.fromiter((isinstance(v, str) for v in raw[present]), dtype=bool, count=int(present.sum()))
-    if not is_text.all():
+    if not files and not is_text.all():
         position = int(np.flatnonzero(present)[np.flatnonzero(~is_text)[0]])
         bad = raw[position]
         raise ValidationError(
@@ -93,14 +130,36 @@ def input_values(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray
             f"this method takes text. Convert first, e.g. df[{column!r}].astype('string')"
         )
     sendable = present.copy()
-    sendable[present] = np.fromiter((bool(v.strip()) for v in raw[present]), dtype=bool, count=int(present.sum()))
+    sendable[present] = np.fromiter(
+        (bool(v.strip()) if isinstance(v, str) else len(v) > 0 if isinstance(v, bytes) else True for v in raw[present]),
+        dtype=bool,
+        count=int(present.sum()),
+    )
     return raw, sendable
+
+
+def _file_input(value: Any, column: str, label: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, os.PathLike):
+        return Path(value).expanduser()
+    if isinstance(value, str):
+        text = value.strip()
+        if not text or text.lower().startswith(("http://", "https://")):
+            return text
+        if text.lower().startswith("file://"):
+            text = text[7:]
+        return Path(text).expanduser()
+    raise ValidationError(
+        f"column {column!r} holds a {type(value).__name__} ({value!r}) at row {label!r}; file methods take URLs, "
+        "local paths or bytes"
+    )
 
 
 def plan_requests(entry: Subfeature, values: pd.Series, column: str, params: dict[str, Any]) -> Plan:
     """Build the plan for `values` (one input per row) with the request fields `params`."""
-    raw, sendable = input_values(values, column)
-    if entry.max_input_chars is not None and sendable.any():
+    raw, sendable = input_values(values, column, files=entry.input_kind == "file")
+    if entry.max_input_chars is not None and entry.input_kind != "file" and sendable.any():
         lengths = np.fromiter((len(v) for v in raw[sendable]), dtype=np.int64, count=int(sendable.sum()))
         if lengths.max() > entry.max_input_chars:
             position = int(np.flatnonzero(sendable)[int(np.argmax(lengths))])

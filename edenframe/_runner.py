@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._cache import ResultCache, open_cache, result_key
-from ._catalog import Subfeature, get_subfeature
+from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._config import Settings, current_settings, parse_providers
 from ._errors import BudgetExceededError, MissingAPIKeyError, RowErrors, ValidationError
 from ._frame import ProviderResult, column_names, provider_result
 from ._local import local_check
-from ._plan import Plan, Requests, build_requests, plan_requests
+from ._media import save_media
+from ._plan import Plan, Requests, build_requests, file_identity, is_upload, plan_requests
 from ._progress import Progress
 from ._results import UnitResults, absorb, response_key
 from ._transport import Outcome
@@ -29,8 +33,9 @@ from ._validate import check_column, check_params
 # Options every method takes besides the subfeature's own parameters.
 RUN_OPTIONS = (
     "prefix", "errors", "overwrite", "progress", "transport", "api_key", "base_url", "cache", "dry_run", "max_cost",
+    "save_to",
 )
-REQUEST_OPTIONS = ("providers", "fallback_providers", "settings", "show_original_response")
+REQUEST_OPTIONS = ("providers", "fallback_providers", "settings", "show_original_response", "show_base_64")
 COMMON_OPTIONS = RUN_OPTIONS + REQUEST_OPTIONS
 TRANSPORTS = ("auto", "batch", "sync")
 
@@ -55,6 +60,9 @@ class Call:
     cache: Any
     dry_run: bool
     max_cost: float | None
+    save_to: Path | None
+    # cache keys per provider, computed once
+    key_memo: dict[str, list[str | None]] = dataclasses.field(default_factory=dict)
 
     def in_process(self, provider: str) -> bool:
         """Does this provider run in this process (the offline engine) rather than over HTTP?"""
@@ -85,6 +93,8 @@ async def run_frame(
             cache.close()
     provider_results = [provider_result(plan, results[p]) for p in call.providers]
     out = _assemble(frame, provider_results, call.columns, call.overwrite)
+    if call.save_to is not None:
+        await _save_media(out, call)
     report = {
         "subfeature": entry.path,
         "providers": list(call.providers),
@@ -141,7 +151,17 @@ def _prepare(
     prefix = run_options.get("prefix") or default_prefix or entry.subfeature
     if not isinstance(prefix, str):
         raise ValidationError(f"prefix must be a string, not {type(prefix).__name__}")
-    columns = column_names(entry.row_output.names, prefix, providers)
+    save_to = run_options.get("save_to")
+    if save_to is not None:
+        if entry.media is None:
+            with_media = ", ".join(e.method for e in all_subfeatures() if e.media is not None)
+            raise ValidationError(f"save_to= only applies to methods that return files ({with_media})")
+        if not isinstance(save_to, (str, os.PathLike)):
+            raise ValidationError(f"save_to must be a directory path, not {type(save_to).__name__}")
+        save_to = Path(save_to).expanduser()
+        if save_to.exists() and not save_to.is_dir():
+            raise ValidationError(f"save_to={str(save_to)!r} exists and is not a directory")
+    columns = column_names(entry.row_output.names, prefix, providers, with_path=save_to is not None)
     overwrite = bool(run_options.get("overwrite", False))
     clashes = [name for _, _, name in columns if name in frame.columns]
     if clashes and not overwrite and not dry_run:
@@ -167,6 +187,7 @@ def _prepare(
         cache=run_options.get("cache", settings.cache),
         dry_run=dry_run,
         max_cost=float(max_cost) if max_cost is not None else None,
+        save_to=save_to,
     )
 
 
@@ -183,6 +204,8 @@ def _body_options(request_options: dict[str, Any], providers: tuple[str, ...]) -
         body["settings"] = request_options["settings"]
     if request_options.get("show_original_response"):
         body["show_original_response"] = True
+    if request_options.get("show_base_64") is not None:
+        body["show_base_64"] = bool(request_options["show_base_64"])
     return body
 
 
@@ -217,10 +240,10 @@ def _answer_from_cache(call: Call, plan: Plan, results: dict[str, UnitResults], 
     if cache is None or not cached_providers or plan.units == 0:
         return 0
     for provider in cached_providers:
-        keys = [result_key(call.entry.path, provider, call.params, value) for value in plan.values]
-        found = cache.lookup(keys)
+        keys = cache_keys(call, plan, provider)
+        found = cache.lookup([key for key in keys if key is not None])
         for unit, key in enumerate(keys):
-            entry = found.get(key)
+            entry = found.get(key) if key is not None else None
             if isinstance(entry, dict) and isinstance(entry.get("record"), dict):
                 results[provider].set_record(unit, entry["record"], cached=True)
                 results[provider].costs[unit] = float(entry.get("cost") or 0.0)
@@ -228,6 +251,19 @@ def _answer_from_cache(call: Call, plan: Plan, results: dict[str, UnitResults], 
     for provider in cached_providers:
         full &= results[provider].cached
     return int(full.sum()) if len(cached_providers) == len(call.providers) else 0
+
+
+def cache_keys(call: Call, plan: Plan, provider: str) -> list[str | None]:
+    """The cache key of each unit's result from `provider` (None: not cacheable, e.g. an unreadable file)."""
+    memo = call.key_memo.get(provider)
+    if memo is None:
+        files = call.entry.input_kind == "file"
+        memo = []
+        for value in plan.values:
+            identity = file_identity(value) if files else value
+            memo.append(None if identity is None else result_key(call.entry.path, provider, call.params, identity))
+        call.key_memo[provider] = memo
+    return memo
 
 
 def _groups(call: Call, plan: Plan, results: dict[str, UnitResults]) -> list[tuple[str, Requests]]:
@@ -239,12 +275,13 @@ def _groups(call: Call, plan: Plan, results: dict[str, UnitResults]) -> list[tup
     remote = [p for p in call.providers if not call.in_process(p)]
     if remote:
         needs = np.stack([~results[p].done for p in remote]) if plan.units else np.zeros((len(remote), 0), bool)
-        by_need: dict[tuple[str, ...], list[int]] = {}
+        by_need: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         for unit in np.flatnonzero(needs.any(axis=0)).tolist():
             wanted = tuple(p for p, need in zip(remote, needs[:, unit], strict=True) if need)
-            by_need.setdefault(wanted, []).append(unit)
-        kind = "sync" if call.transport == "sync" else "batch"
-        groups.extend((kind, build_requests(plan, units, providers)) for providers, units in by_need.items())
+            # The batch API takes URLs only: local files and bytes are uploaded through the sync endpoint.
+            kind = "sync" if call.transport == "sync" or is_upload(plan.values[unit]) else "batch"
+            by_need.setdefault((kind, wanted), []).append(unit)
+        groups.extend((kind, build_requests(plan, units, providers)) for (kind, providers), units in by_need.items())
     return groups
 
 
@@ -296,7 +333,7 @@ def _dry_run_frame(
     records = []
     for (kind, requests), costs in zip(groups, estimate["per_item"], strict=True):
         for item, units, cost in zip(requests.items, requests.units, costs, strict=True):
-            value = item[call.entry.input_field]
+            value = item.get(call.entry.input_field, item.get("file"))
             texts = value if isinstance(value, list) else [value]
             records.append(
                 {
@@ -367,14 +404,9 @@ async def _send(
                 if cache is not None and succeeded:
                     cache.store(
                         [
-                            (
-                                result_key(call.entry.path, p, call.params, plan.values[u]),
-                                call.entry.path,
-                                p,
-                                {"record": record, "cost": float(results[p].costs[u])},
-                            )
+                            (key, call.entry.path, p, {"record": record, "cost": float(results[p].costs[u])})
                             for p, u, record in succeeded
-                            if not call.in_process(p)
+                            if not call.in_process(p) and (key := cache_keys(call, plan, p)[u]) is not None
                         ]
                     )
                 units = sum(len(requests.units[index[n]]) for n in outcomes if n in index)
@@ -398,19 +430,37 @@ async def _send(
     }
 
 
+async def _save_media(out: pd.DataFrame, call: Call) -> None:
+    """Write the media of every row to `call.save_to` and fill the path columns."""
+    media = call.entry.media
+    assert media is not None and call.save_to is not None
+    names = {(provider, output): name for provider, output, name in call.columns}
+    stems = {}
+    for provider in call.providers:
+        stem = names[(provider, "path")].removesuffix("_path")
+        payload = names[(provider, media.within or media.payload)]
+        url = names[(provider, media.within or media.url)]
+        stems[stem] = (payload, url, names[(provider, "error")])
+    paths = await save_media(out, media, stems, call.save_to)
+    for stem, values in paths.items():
+        out[f"{stem}_path"] = values
+
+
 def _assemble(
     frame: pd.DataFrame, results: list[ProviderResult], columns: list[tuple[str, str, str]], overwrite: bool
 ) -> pd.DataFrame:
     by_provider = {r.provider: r for r in results}
     data: dict[str, Any] = {}
-    for provider, field, name in columns:
+    for provider, output, name in columns:
         result = by_provider[provider]
-        if field == "cost":
+        if output == "cost":
             data[name] = result.cost
-        elif field == "error":
+        elif output == "error":
             data[name] = result.error
+        elif output == "path":
+            data[name] = pd.array([None] * len(frame), dtype="string")
         else:
-            data[name] = result.fields[field]
+            data[name] = result.fields[output]
     base = frame.drop(columns=[c for c in data if c in frame.columns]) if overwrite else frame
     return pd.concat([base, pd.DataFrame(data, index=frame.index)], axis=1)
 

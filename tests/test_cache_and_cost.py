@@ -166,7 +166,7 @@ def test_budget_reached_mid_run_stops_launching() -> None:
             edenframe.testing.synthetic_cost(edenframe.get_subfeature(SENTIMENT), "synthetic", {"text": t})
             for t in df["review"][:500]
         )
-        with pytest.warns(edenframe.RowErrorWarning):
+        with pytest.warns(edenframe.RowErrorWarning), pytest.warns(RuntimeWarning, match="no price is known"):
             out = df.eden.sentiment("review", providers="synthetic", max_cost=one_job * 1.5)
         launched = [c for c in emu.calls if c.method == "POST"]
     assert len(launched) == 2  # the second job started before the first's cost was known; no third

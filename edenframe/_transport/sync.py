@@ -4,7 +4,10 @@ file uploads (multipart), under a client-side rate limiter and a cap on requests
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -56,8 +59,16 @@ class SyncTransport:
 
     async def _request(self, session: aiohttp.ClientSession, url: str, item: dict[str, Any]) -> Outcome:
         body = {key: value for key, value in item.items() if key != "name"}
+        upload = body.pop("file", None)
         try:
-            status, answer = await call(session, self.settings, "POST", url, json_body=body, limiter=self.limiter)
+            if upload is None:
+                status, answer = await call(session, self.settings, "POST", url, json_body=body, limiter=self.limiter)
+            else:
+                content, filename = await _read_upload(upload)
+                form = functools.partial(_multipart, body, content, filename)
+                status, answer = await call(session, self.settings, "POST", url, data=form, limiter=self.limiter)
+        except OSError as exc:
+            return Outcome(error=f"cannot read the file {upload}: {exc.strerror or exc}")
         except APIError as exc:
             return Outcome(error=str(exc))
         if status in _FATAL_STATUSES:
@@ -70,3 +81,27 @@ class SyncTransport:
         if not isinstance(answer, dict):
             return Outcome(error="Eden AI returned a response that is not a JSON object")
         return Outcome(response=answer)
+
+
+async def _read_upload(upload: Any) -> tuple[bytes, str]:
+    """The bytes and file name of an upload (a local path is read off the event loop)."""
+    if isinstance(upload, bytes):
+        return upload, "upload.bin"
+    path = Path(upload)
+    return await asyncio.to_thread(path.read_bytes), path.name
+
+
+def _multipart(body: dict[str, Any], content: bytes, filename: str) -> aiohttp.FormData:
+    """A fresh multipart body (one per attempt: aiohttp cannot send a FormData twice)."""
+    form = aiohttp.FormData()
+    for key, value in body.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            form.add_field(key, "true" if value else "false")
+        elif isinstance(value, (dict, list)):
+            form.add_field(key, json.dumps(value))
+        else:
+            form.add_field(key, str(value))
+    form.add_field("file", content, filename=filename, content_type="application/octet-stream")
+    return form

@@ -7,9 +7,12 @@ order and split its requests however it likes. Different providers give differen
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import struct
 import struct as _struct
+import zlib
 from typing import Any
 
 from .._catalog import MISSING, Subfeature, get_subfeature
@@ -220,7 +223,8 @@ def synthetic_output(entry: Subfeature, provider: str, item: dict[str, Any]) -> 
     pack = entry.pack
     if pack is None or pack.items_field is None:
         gen = _Generator(_Stream(entry.path, provider, value, params), value, params)
-        return {field: gen.value(ft, field, top=True) for field, ft in entry.output.fields}
+        out = {field: gen.value(ft, field, top=True) for field, ft in entry.output.fields}
+        return _with_media(entry, out, provider, value)
 
     texts = value if isinstance(value, list) else [] if value is None else [value]
     items = [_packed_item(entry, provider, text, params, index) for index, text in enumerate(texts)]
@@ -234,6 +238,37 @@ def synthetic_output(entry: Subfeature, provider: str, item: dict[str, Any]) -> 
     for field, ft in entry.output.fields:
         out[field] = items if field == pack.items_field else gen.value(ft, field, top=True)
     return out
+
+
+def _with_media(entry: Subfeature, out: dict[str, Any], provider: str, value: Any) -> dict[str, Any]:
+    """Media payloads as real files (a PNG, a WAV, a PDF), base64-encoded as Eden AI sends them."""
+    media = entry.media
+    if media is None:
+        return out
+    holders = out.get(media.within) if media.within else [out]
+    for position, holder in enumerate(holders or []):
+        digest = _Stream(entry.path, provider, value, position).digest8
+        content, extension = _media_file(media.kind, digest)
+        holder[media.payload] = base64.b64encode(content).decode("ascii")
+        holder[media.url] = f"https://media.edenframe.invalid/{digest}.{extension}"
+    return out
+
+
+def _media_file(kind: str, digest: str) -> tuple[bytes, str]:
+    shade = int(digest[:6], 16).to_bytes(3, "big")
+    if kind == "image":  # a valid 1x1 PNG whose colour comes from the digest
+        def chunk(tag: bytes, data: bytes) -> bytes:
+            return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+        header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+        pixels = zlib.compress(b"\x00" + shade)
+        return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""), "png"
+    if kind == "audio":  # 0.1 s of 8 kHz mono 8-bit WAV
+        samples = bytes((shade[i % 3] + 16 * (i % 8)) % 256 for i in range(800))
+        fmt = struct.pack("<HHIIHH", 1, 1, 8000, 8000, 1, 8)
+        body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(samples))
+        return b"RIFF" + struct.pack("<I", len(body) + len(samples)) + body + samples, "wav"
+    return f"%PDF-1.4\n% edenframe synthetic document {digest}\n%%EOF\n".encode(), "pdf"
 
 
 def synthetic_cost(entry: Subfeature, provider: str, item: dict[str, Any]) -> float:
