@@ -60,6 +60,8 @@ class Settings:
     poll_max_interval: float = 5.0
     job_timeout: float = 6 * 3600.0  # a job still processing after this ends as row errors
     local_chunk_size: int = 256  # items per call into a local backend
+    # A guard, not an Eden AI limit (none is documented): longer texts are refused before anything is sent.
+    max_input_chars: int | None = 1_000_000
     # Shared across processes (Dask workers): any object with blocking acquire()/release(), such as a
     # distributed.Semaphore, held around each running batch job so the account's job limit holds cluster-wide.
     job_semaphore: Any = None

@@ -156,16 +156,26 @@ def _file_input(value: Any, column: str, label: Any) -> Any:
     )
 
 
-def plan_requests(entry: Subfeature, values: pd.Series, column: str, params: dict[str, Any]) -> Plan:
-    """Build the plan for `values` (one input per row) with the request fields `params`."""
+def plan_requests(
+    entry: Subfeature, values: pd.Series, column: str, params: dict[str, Any], max_chars: int | None = None
+) -> Plan:
+    """Build the plan for `values` (one input per row) with the request fields `params`.
+
+    Texts longer than the subfeature's documented limit, or than `max_chars` (edenframe's own guard against
+    sending, and paying for, something no provider accepts), are refused before anything is sent.
+    """
     raw, sendable = input_values(values, column, files=entry.input_kind == "file")
-    if entry.max_input_chars is not None and entry.input_kind != "file" and sendable.any():
+    limits = [limit for limit in (entry.max_input_chars, max_chars) if limit is not None]
+    if limits and entry.input_kind != "file" and sendable.any():
+        limit = min(limits)
         lengths = np.fromiter((len(v) for v in raw[sendable]), dtype=np.int64, count=int(sendable.sum()))
-        if lengths.max() > entry.max_input_chars:
+        if lengths.max() > limit:
             position = int(np.flatnonzero(sendable)[int(np.argmax(lengths))])
+            whose = f"that {entry.path} accepts" if limit == entry.max_input_chars else "of edenframe's max_input_chars"
             raise ValidationError(
-                f"column {column!r}: the text at row {values.index[position]!r} has {int(lengths.max())} characters, "
-                f"more than the {entry.max_input_chars} that {entry.path} accepts; split or truncate it first"
+                f"column {column!r}: the text at row {values.index[position]!r} has {int(lengths.max()):,} characters, "
+                f"more than the {limit:,} {whose}; split or truncate it first "
+                "(or raise the guard with edenframe.configure(max_input_chars=...))"
             )
     codes, uniques = pd.factorize(raw[sendable])
     row_unit = np.full(len(raw), -1, dtype=np.int64)

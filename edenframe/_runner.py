@@ -76,7 +76,7 @@ async def run_frame(
     started = time.monotonic()
     entry = subfeature if isinstance(subfeature, Subfeature) else get_subfeature(subfeature)
     call = _prepare(frame, entry, column, options, default_prefix)
-    plan = plan_requests(entry, frame[column], str(column), call.params)
+    plan = plan_requests(entry, frame[column], str(column), call.params, call.settings.max_input_chars)
     results = {p: UnitResults.empty(p, plan.units) for p in call.providers}
     cache = _open_cache(call)
     try:

@@ -262,6 +262,14 @@ async def test_cancelling_keeps_what_arrived() -> None:
     assert_correct(out, prefix="sentiment_analysis")
 
 
+def test_a_stuck_job_ends_as_row_errors() -> None:
+    with EdenEmulator(job_seconds=3600) as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.02, job_timeout=0.3)
+        with pytest.warns(edenframe.RowErrorWarning, match="3 of 3 rows failed"):
+            out = reviews(3).eden.sentiment("review", providers="google")
+    assert out["sentiment_error"].str.contains("still processing after").all()
+
+
 def test_sync_transport_matches_batch(emulator: EdenEmulator) -> None:
     df = pd.DataFrame({"review": ["good", "bad", None, "good", "fine"]}, index=list("vwxyz"))
     batch = df.eden.sentiment("review", providers="google,amazon", cache=False)

@@ -49,6 +49,12 @@ CASES: list[tuple[str, Any, type[Exception], str]] = [
      r"has no offline implementation, so name the provider"),
     ("local provider without local implementation", lambda: DF.eden.generate("review", providers="local"),
      edenframe.ValidationError, r"'local' provider has no offline implementation of text/generation"),
+    ("enormous text", lambda: pd.DataFrame({"t": ["ok", "x" * 1_000_001]}).eden.sentiment("t", providers="google"),
+     edenframe.ValidationError, r"row 1 has 1,000,001 characters, more than the 1,000,000 of edenframe's max_input_c"),
+    ("bad max_cost", lambda: DF.eden.sentiment("review", providers="google", max_cost="10"),
+     edenframe.ValidationError, r"max_cost must be a non-negative number"),
+    ("bad transport", lambda: DF.eden.sentiment("review", providers="google", transport="carrier-pigeon"),
+     edenframe.ValidationError, r"transport must be one of \['auto', 'batch', 'sync'\]"),
     ("empty providers", lambda: DF.eden.sentiment("review", providers=" , "), edenframe.ValidationError,
      r"providers is empty"),
 ]
