@@ -8,6 +8,7 @@ aligned on the original index.
 from __future__ import annotations
 
 from . import _accessor as _accessor  # registers the accessors
+from . import datasets as datasets
 from ._accessor import EdenFrameAccessor, EdenSeriesAccessor
 from ._cache import cache_info, clear_cache
 from ._catalog import Param, Subfeature, all_subfeatures, get_subfeature
@@ -21,6 +22,7 @@ from ._errors import (
     RowErrors,
     ValidationError,
 )
+from ._report import RunReport
 from ._runner import RowErrorWarning
 
 __version__ = "0.1.0"
@@ -42,6 +44,7 @@ __all__ = [
     "Param",
     "RowErrorWarning",
     "RowErrors",
+    "RunReport",
     "Subfeature",
     "ValidationError",
     "__version__",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from . import _plots
 from ._catalog import MISSING, Subfeature, all_subfeatures
 from ._errors import ValidationError
 from ._frame import column_names
@@ -44,6 +45,9 @@ class EdenFrameAccessor(_EdenBase):
 
     def _frame_and_column(self, column: Any) -> tuple[pd.DataFrame, Any]:
         return self._obj, column
+
+    plot_agreement = _plots.plot_agreement
+    plot_cost = _plots.plot_cost
 
     def matrix(self, column: str) -> np.ndarray:
         """An embedding column as a 2-D float32 array (rows x dimensions), ready for scikit-learn."""

@@ -63,9 +63,10 @@ def cache_path(setting: Any) -> Path | None:
     raise ValidationError(f"cache must be True, False or a path, not {type(setting).__name__}")
 
 
-def result_key(subfeature: str, provider: str, params: dict[str, Any], value: Any) -> str:
-    """The cache key of one provider result for one input."""
-    return content_hash([subfeature, provider, params, value])
+def result_key(subfeature: str, provider: str, params: dict[str, Any], value: Any, server: str) -> str:
+    """The cache key of one provider result for one input, from one server (an emulator's answers never stand in
+    for Eden AI's)."""
+    return content_hash([subfeature, provider, params, value, server])
 
 
 class ResultCache:

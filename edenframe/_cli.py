@@ -1,68 +1,356 @@
-"""The `edenframe` command: `demo` (the offline main job) and `serve` (the Eden AI emulator)."""
+"""The `edenframe` command: `demo` (an offline tour), `run` and `estimate` (files in, files out), `serve` (emulator).
+
+Exit codes: 0 when the command did its job (a run whose failed rows were collected still exits 0, with a summary on
+stderr); 1 when the run itself failed (`--errors raise` with failed rows, an error from Eden AI that stopped the
+run); 2 for bad input found before anything was sent (missing file, unknown column or subfeature, bad parameter);
+130 on Ctrl-C. `run` writes its result to the output file and `estimate` its summary to stdout; progress bars,
+warnings and run reports go to stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import sys
-from collections.abc import Sequence
-from importlib import resources
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
 
 import pandas as pd
 
-DEMO_STEPS = (
-    ("sentiment", {}),
-    ("detect_language", {}),
-)
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# File formats, chosen by extension; CSV and JSON lines may also be compressed (pandas infers it from the suffix).
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
 
 
-def demo_frame() -> pd.DataFrame:
-    """The bundled sample of product reviews."""
-    with resources.files("edenframe").joinpath("data/reviews.csv").open("r", encoding="utf-8") as handle:
-        return pd.read_csv(handle, keep_default_na=False, na_values=[""])
+class CommandError(Exception):
+    """A problem with the command's input, reported as one line on stderr with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
-def run_demo(rows: int | None, progress: bool | None) -> pd.DataFrame:
-    """Enrich the sample offline with every demo step; returns the enriched frame."""
-    import edenframe  # noqa: F401  (registers df.eden)
+# ---------------------------------------------------------------------------------------------------------------
+# Files
 
-    frame = demo_frame()
-    if rows is not None:
-        frame = frame.head(rows)
-    reports = []
-    for method, options in DEMO_STEPS:
-        frame = getattr(frame.eden, method)("review", providers="local", progress=progress, **options)
-        reports.append(frame.attrs["edenframe"])
-    frame.attrs["edenframe_reports"] = reports
+
+def file_format(path: Path) -> str:
+    """The format of a file from its name: csv, parquet or jsonl; CommandError for anything else."""
+    suffixes = [s.lower() for s in path.suffixes]
+    compressed = bool(suffixes) and suffixes[-1] in COMPRESSIONS
+    if compressed:
+        suffixes = suffixes[:-1]
+    kind = FORMATS.get(suffixes[-1]) if suffixes else None
+    if kind is None or (compressed and kind == "parquet"):
+        raise CommandError(
+            f"{path}: unknown file type; use .csv, .parquet or .jsonl (JSON lines), "
+            f"optionally compressed as .csv.gz or .jsonl.gz"
+        )
+    return kind
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV, Parquet or JSON lines file. In CSV only empty fields are missing ("NA" stays text)."""
+    kind = file_format(path)
+    if not path.exists():
+        raise CommandError(f"{path}: no such file")
+    if path.is_dir():
+        raise CommandError(f"{path}: is a directory, not a file")
+    try:
+        if kind == "csv":
+            return pd.read_csv(path, keep_default_na=False, na_values=[""])
+        if kind == "parquet":
+            return _read_parquet(path)
+        return pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise CommandError(f"{path}: cannot read it as {kind}: {_first_line(exc)}") from exc
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    # Nested columns (lists, structs) come back as pd.ArrowDtype, as edenframe made them; the rest as pandas does.
+    frame = table.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_nested(t) else None)
+    attrs = (table.schema.metadata or {}).get(b"PANDAS_ATTRS")
+    if attrs:
+        frame.attrs = json.loads(attrs)
     return frame
 
 
-def _print_demo(frame: pd.DataFrame) -> None:
-    shown = [
-        c
-        for c in frame.columns
-        if c in ("review_id", "review")
-        or (c.endswith(("_general_sentiment", "_general_sentiment_rate", "_items", "_error")) and "sentiment" in c)
-        or c.startswith("detect_language_items")
+def check_output(path: Path) -> str:
+    """Check the output path before anything runs (no paid run may end in an unwritable file)."""
+    kind = file_format(path)
+    if path.is_dir():
+        raise CommandError(f"{path}: is a directory; give a file name such as {path / 'out.parquet'}")
+    if not path.parent.exists():
+        raise CommandError(f"{path.parent}: the output folder does not exist")
+    return kind
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write by extension. Parquet keeps nested columns (lists, structs) as Arrow types; JSON lines writes them as
+    nested JSON, and CSV as JSON text in the cell."""
+    kind = file_format(path)
+    if kind == "parquet":
+        _write_parquet(frame, path)
+    elif kind == "csv":
+        plain = _nested_as_python(frame)
+        for name in _nested_columns(frame):
+            plain[name] = pd.array(
+                [None if v is None else json.dumps(v, ensure_ascii=False) for v in plain[name]], dtype="string"
+            )
+        plain.to_csv(path, index=False)
+    else:
+        _nested_as_python(frame).to_json(path, orient="records", lines=True, force_ascii=False)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    pandas_meta = json.loads(metadata.get(b"pandas", b"{}"))
+    # pandas records a nested ArrowDtype as "list<...>[pyarrow]", which pd.read_parquet cannot parse back; recorded
+    # as object, plain pd.read_parquet reads the file (as lists of dicts), and `edenframe run` restores ArrowDtype.
+    for column in pandas_meta.get("columns", []):
+        field = column.get("field_name")
+        if field in table.column_names and pa.types.is_nested(table.schema.field(field).type):
+            column["numpy_type"] = "object"
+    metadata[b"pandas"] = json.dumps(pandas_meta).encode()
+    if frame.attrs:
+        metadata[b"PANDAS_ATTRS"] = json.dumps(frame.attrs, default=str).encode()
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+
+
+def _nested_columns(frame: pd.DataFrame) -> list[Any]:
+    import pyarrow as pa
+
+    return [
+        name
+        for name in frame.columns
+        if isinstance(frame[name].dtype, pd.ArrowDtype) and pa.types.is_nested(frame[name].dtype.pyarrow_dtype)
     ]
-    view = frame[shown].copy()
-    view["review"] = view["review"].str.slice(0, 50)
-    if "detect_language_items" in view:
-        view["language"] = _first_item_field(frame["detect_language_items"], "language")
-        view = view.drop(columns=["detect_language_items"])
-    if "sentiment_items" in view:
-        view = view.drop(columns=["sentiment_items"])
-    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 50):
-        print(view.head(20).to_string())
-        print()
-        print(view.describe(include="all").loc[["count", "unique", "top"]].to_string())
-    print()
-    for report in frame.attrs["edenframe_reports"]:
-        summary = ", ".join(f"{k}={v}" for k, v in report.items())
-        print(f"report: {summary}")
 
 
-def _first_item_field(items: pd.Series, field: str) -> pd.Series:
-    """The `field` of each row's first list item (NA for empty or missing lists)."""
+def _nested_as_python(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose nested Arrow columns hold plain Python lists and dicts (maps become dicts), None when missing."""
+    import pyarrow as pa
+
+    out = frame.copy()
+    for name in _nested_columns(frame):
+        values = pa.chunked_array(frame[name].array._pa_array).to_pylist()  # type: ignore[attr-defined]
+        out[name] = pd.Series([None if v is None else _plain(v) for v in values], index=frame.index, dtype=object)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Arrow's Python values as JSON values: a map arrives as a list of (key, value) tuples."""
+    if isinstance(value, list):
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return {str(k): _plain(v) for k, v in value}
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parameters
+
+
+def parse_params(entry: Any, pairs: Sequence[str]) -> dict[str, Any]:
+    """`["language=en", "output_sentences=3"]` -> typed values, using the catalog's parameter types."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CommandError(f"--param {pair!r}: expected key=value, e.g. --param language=en")
+        if key in params:
+            raise CommandError(f"--param {key} is given twice")
+        param = entry.param(key)
+        params[key] = _typed(key, raw, param.type if param is not None else None)
+    return params
+
+
+def _typed(key: str, raw: str, t: Any) -> Any:
+    from ._schema import Enum, ListOf, Scalar
+
+    where = f"--param {key}={raw}"
+    if t is None or isinstance(t, Enum) or (isinstance(t, Scalar) and t.kind == "string"):
+        return raw  # unknown keys are passed through and checked by the library, with close matches
+    if isinstance(t, Scalar):
+        try:
+            if t.kind == "int":
+                return int(raw)
+            if t.kind == "float":
+                return float(raw)
+        except ValueError:
+            raise CommandError(f"{where}: expected {'an integer' if t.kind == 'int' else 'a number'}") from None
+        lowered = raw.strip().lower()
+        if lowered in ("true", "yes", "1"):
+            return True
+        if lowered in ("false", "no", "0"):
+            return False
+        raise CommandError(f"{where}: expected true or false")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        if isinstance(t, ListOf) and isinstance(t.item, Scalar) and t.item.kind == "string":
+            return [part.strip() for part in raw.split(",") if part.strip()]
+        raise CommandError(f'{where}: expected a JSON value, e.g. {key}=\'["a", "b"]\'') from None
+
+
+def _settings(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise CommandError(f'--settings {raw!r}: expected a JSON object such as \'{{"openai": "gpt-4o"}}\'')
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# run and estimate
+
+
+def _call_options(args: argparse.Namespace, entry: Any, *, for_run: bool) -> dict[str, Any]:
+    options: dict[str, Any] = parse_params(entry, args.param)
+    if args.providers is not None:
+        options["providers"] = args.providers
+    if args.fallback_providers is not None:
+        options["fallback_providers"] = args.fallback_providers
+    settings = _settings(args.settings)
+    if settings is not None:
+        options["settings"] = settings
+    if args.no_cache:
+        options["cache"] = False
+    if for_run:
+        if args.max_cost is not None:
+            options["max_cost"] = args.max_cost
+        if args.prefix is not None:
+            options["prefix"] = args.prefix
+        options["errors"] = args.errors
+        if args.overwrite:
+            options["overwrite"] = True
+        options["progress"] = args.progress
+    return options
+
+
+def _prepare_call(args: argparse.Namespace, *, for_run: bool) -> tuple[pd.DataFrame, Any, dict[str, Any]]:
+    from ._catalog import get_subfeature
+
+    output = Path(args.output) if args.output else None
+    if output is not None:
+        check_output(output)
+    entry = get_subfeature(args.subfeature)
+    options = _call_options(args, entry, for_run=for_run)
+    frame = read_table(Path(args.input))
+    return frame, entry, options
+
+
+def _run_captured(call: Callable[[], pd.DataFrame], stderr: TextIO) -> pd.DataFrame:
+    """Run the call, turning its warnings (failed rows, ...) into plain `warning:` lines on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return call()
+        finally:
+            for warning in caught:
+                print(f"edenframe: warning: {warning.message}", file=stderr)
+
+
+def command_run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import edenframe  # noqa: F401  (registers df.eden)
+
+    from ._errors import RowErrors
+
+    frame, entry, options = _prepare_call(args, for_run=True)
+    try:
+        # A method name given as --subfeature calls that method, so the default column prefix is the same as in
+        # Python (`sentiment_...` for `-s sentiment`, `sentiment_analysis_...` for `-s text/sentiment_analysis`).
+        if args.subfeature == entry.method:
+            out = _run_captured(lambda: getattr(frame.eden, entry.method)(args.column, **options), stderr)
+        else:
+            out = _run_captured(lambda: frame.eden.run(entry.path, args.column, **options), stderr)
+    except RowErrors as exc:
+        report = exc.result.attrs.get("edenframe", {})
+        print(f"edenframe: error: {exc}", file=stderr)
+        _print_report(report, stderr)
+        print("edenframe: no output written (rerun with --errors collect to keep the partial result)", file=stderr)
+        return EXIT_FAILED
+    write_table(out, Path(args.output))
+    _print_report(out.attrs.get("edenframe", {}), stderr)
+    print(f"edenframe: wrote {len(out)} rows to {args.output}", file=stderr)
+    return EXIT_OK
+
+
+def command_estimate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import edenframe  # noqa: F401  (registers df.eden)
+
+    frame, entry, options = _prepare_call(args, for_run=False)
+    options["progress"] = False
+    planned = _run_captured(lambda: frame.eden.run(entry.path, args.column, dry_run=True, **options), stderr)
+    report = planned.attrs.get("edenframe", {})
+    total = report.get("estimated_cost")
+    if total is None and "estimated_cost" in planned.columns:
+        total = float(planned["estimated_cost"].sum())
+    rows = report.get("rows", len(frame))
+    print(
+        f"{entry.path} [{', '.join(report.get('providers', []))}]: {rows} rows, {len(planned)} request(s) to send, "
+        f"estimated cost {_money(total)}",
+        file=stdout,
+    )
+    for key, label in (
+        ("cached", "answered from the cache"),
+        ("deduplicated", "answered by another row's request (same input)"),
+        ("skipped", "skipped (missing or blank input)"),
+    ):
+        count = report.get(key)
+        if count:
+            print(f"  {count} row{'' if count == 1 else 's'} {label}", file=stdout)
+    unpriced = report.get("unpriced_providers") or []
+    if unpriced:
+        print(f"  no price known for {', '.join(unpriced)}: not included in the estimate", file=stdout)
+    if args.output:
+        write_table(planned, Path(args.output))
+        print(f"edenframe: wrote the {len(planned)} planned request(s) to {args.output}", file=stderr)
+    return EXIT_OK
+
+
+def _money(value: Any) -> str:
+    return "unknown" if value is None or pd.isna(value) else f"{float(value):.6g}"
+
+
+def _print_report(report: Any, stream: TextIO) -> None:
+    from ._report import format_report
+
+    if report:
+        print(f"report: {format_report(report)}", file=stream)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# demo
+
+
+def first_item_field(items: pd.Series, field: str) -> pd.Series:
+    """The `field` of each row's first list item (NA for empty or missing lists), as a string column."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -75,35 +363,221 @@ def _first_item_field(items: pd.Series, field: str) -> pd.Series:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="edenframe", description="Eden AI for pandas.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def run_demo(rows: int | None, progress: bool | None) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Enrich the bundled reviews offline: languages for all rows; sentiment, keywords and embeddings for the
+    English ones (the local models for those are English-only). Returns the enriched frame and the run reports."""
+    import edenframe  # noqa: F401  (registers df.eden)
 
-    demo = commands.add_parser("demo", help="enrich the bundled review sample offline and print it")
+    from .datasets import reviews
+
+    frame = reviews()
+    if rows is not None:
+        frame = frame.head(rows)
+    reports = []
+    frame = frame.eden.detect_language("review", progress=progress)
+    reports.append(frame.attrs["edenframe"])
+    frame["language"] = first_item_field(frame["detect_language_items"], "language")
+    english = frame[_is_english(frame)]
+    for method in ("sentiment", "keywords", "embed"):
+        options = {} if method == "embed" else {"language": "en"}
+        done = getattr(english.eden, method)("review", progress=progress, **options)
+        reports.append(done.attrs["edenframe"])
+        new = [c for c in done.columns if c not in english.columns]
+        frame = frame.join(done[new])
+    frame.attrs = {}
+    return frame, reports
+
+
+def print_demo(frame: pd.DataFrame, reports: list[dict[str, Any]], stdout: TextIO, stderr: TextIO) -> None:
+    import numpy as np
+
+    from ._report import format_report
+
+    english = _is_english(frame)
+    view = pd.DataFrame(
+        {
+            "review_id": frame["review_id"],
+            "review": frame["review"].str.slice(0, 40),
+            "language": frame["language"],
+            "sentiment": frame["sentiment_general_sentiment"],
+            "rate": frame["sentiment_general_sentiment_rate"].round(2),
+            "top keyword": first_item_field(frame["keywords_items"], "keyword"),
+        }
+    )
+    p = functools.partial(print, file=stdout)
+    p(f"{len(frame)} reviews from edenframe.datasets.reviews(), enriched offline by the 'local' provider")
+    p("(sentiment, keywords and embeddings for the English reviews: the local models for those are English-only)")
+    p()
+    with pd.option_context("display.width", 160, "display.max_colwidth", 42):
+        p(view.head(12).to_string())
+    p()
+    p("Languages:")
+    p(_counts(frame["language"], missing="no text"))
+    p()
+    p(f"Sentiment of the {int(english.sum())} English reviews:")
+    p(_counts(frame.loc[english, "sentiment_general_sentiment"], missing="no text"))
+    p()
+    keywords = frame[english].eden.explode("keywords_items")["keyword"].dropna().str.lower()
+    top = keywords.value_counts().head(10)
+    p("Top keywords of the English reviews:")
+    p("  " + ", ".join(f"{word} ({count})" for word, count in top.items()))
+    p()
+    embedded = frame.loc[english].dropna(subset=["embed_embedding"])
+    vectors = embedded.eden.matrix("embed_embedding")
+    p(f"Embeddings: a {vectors.shape[0]} x {vectors.shape[1]} {vectors.dtype} matrix (df.eden.matrix)")
+    distinct = ~embedded["review"].duplicated().to_numpy()
+    if distinct.sum() > 1:
+        similarity = vectors[distinct] @ vectors[distinct].T  # the vectors have unit length: dot product = cosine
+        np.fill_diagonal(similarity, -1.0)
+        i, j = np.unravel_index(int(np.argmax(similarity)), similarity.shape)
+        ids = embedded.loc[distinct, "review_id"]
+        p(f"  closest pair of different reviews: {ids.iloc[i]} and {ids.iloc[j]} (cosine {similarity[i, j]:.2f})")
+        p(f"    {embedded.loc[distinct, 'review'].iloc[i]}")
+        p(f"    {embedded.loc[distinct, 'review'].iloc[j]}")
+    p()
+    for report in reports:
+        print(f"report: {format_report(report)}", file=stderr)
+
+
+def _is_english(frame: pd.DataFrame) -> pd.Series:
+    return frame["language"].eq("en").fillna(False).astype(bool)
+
+
+def _counts(values: pd.Series, missing: str) -> str:
+    counts = values.astype("object").fillna(f"<{missing}>").value_counts()
+    return "  " + ", ".join(f"{label} {count}" for label, count in counts.items())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edenframe",
+        description="Eden AI for pandas, from the command line.",
+        epilog="Remote providers need EDENAI_API_KEY; EDENAI_BASE_URL points edenframe at another server "
+        "(such as `edenframe serve`).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="enrich the bundled reviews offline and print the result")
     demo.add_argument("--rows", type=int, default=None, help="only the first N rows")
-    demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _progress_flags(demo)
+
+    for name, help_text in (
+        ("run", "enrich a CSV, Parquet or JSON lines file with one subfeature"),
+        ("estimate", "plan the same call as run without sending anything: request count and estimated cost"),
+    ):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("input", metavar="INPUT", help="a .csv, .parquet or .jsonl file (.csv.gz, .jsonl.gz too)")
+        sub.add_argument(
+            "--subfeature", "-s", required=True, help="feature/subfeature (text/sentiment_analysis) or a method name"
+        )
+        sub.add_argument("--column", "-c", required=True, help="the input column")
+        sub.add_argument("--providers", "-p", default=None, help="e.g. google,amazon (default: local when offline)")
+        sub.add_argument(
+            "--param",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="a parameter of the subfeature, e.g. --param language=en (repeat for more)",
+        )
+        sub.add_argument("--fallback-providers", default=None, help="provider(s) to try when the provider fails")
+        sub.add_argument("--settings", default=None, help='models per provider as JSON: \'{"openai": "gpt-4o"}\'')
+        sub.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+        if name == "run":
+            sub.add_argument("--output", "-o", required=True, help="the output file; its extension sets the format")
+            sub.add_argument("--prefix", default=None, help="start of the new column names")
+            sub.add_argument(
+                "--max-cost",
+                type=float,
+                default=None,
+                metavar="USD",
+                help="refuse to start above this estimated cost, and stop sending once it is spent",
+            )
+            sub.add_argument(
+                "--errors",
+                choices=("collect", "raise"),
+                default="collect",
+                help="collect (default): failed rows get NA results and an error message, exit 0; "
+                "raise: exit 1 and write nothing when any row failed",
+            )
+            sub.add_argument("--overwrite", action="store_true", help="replace existing columns of the same name")
+            _progress_flags(sub)
+        else:
+            sub.add_argument("--output", "-o", default=None, help="also write the planned requests to this file")
 
     serve = commands.add_parser("serve", help="run the Eden AI v2 emulator (sync and batch endpoints)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed at start)")
     serve.add_argument("--api-key", default="test-key", help="the Bearer token the emulator accepts")
     serve.add_argument("--job-seconds", type=float, default=0.0, help="how long each batch job stays processing")
-    serve.add_argument("--page-size", type=int, default=100)
+    serve.add_argument("--page-size", type=int, default=100, help="results per page of a batch job")
+    serve.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    serve.add_argument(
+        "--fail-input",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="an input whose provider result fails (repeat for more)",
+    )
+    return parser
 
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        frame = run_demo(args.rows, progress=False if args.no_progress else None)
-        _print_demo(frame)
-        return 0
-    if args.command == "serve":
-        from .testing import serve as serve_emulator
 
-        serve_emulator(
-            host=args.host, port=args.port, api_key=args.api_key, job_seconds=args.job_seconds, page_size=args.page_size
-        )
-        return 0
-    parser.error(f"unknown command {args.command}")
-    return 2
+def _progress_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--progress", dest="progress", action="store_const", const=True, default=None, help="always show progress"
+    )
+    group.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="hide progress")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from ._errors import APIError, EdenFrameError, MissingDependencyError, ValidationError
+
+    args = build_parser().parse_args(argv)
+    stdout, stderr = sys.stdout, sys.stderr
+    try:
+        if args.command == "demo":
+            frame, reports = run_demo(args.rows, progress=args.progress)
+            print_demo(frame, reports, stdout, stderr)
+            return EXIT_OK
+        if args.command == "run":
+            return command_run(args, stdout, stderr)
+        if args.command == "estimate":
+            return command_estimate(args, stdout, stderr)
+        if args.command == "serve":
+            from .testing import serve as serve_emulator
+
+            serve_emulator(
+                host=args.host,
+                port=args.port,
+                api_key=args.api_key,
+                job_seconds=args.job_seconds,
+                page_size=args.page_size,
+                latency=args.latency,
+                provider_fail_inputs=tuple(args.fail_input),
+            )
+            return EXIT_OK
+    except CommandError as exc:
+        print(f"edenframe: error: {exc}", file=stderr)
+        return exc.code
+    except (ValidationError, MissingDependencyError) as exc:
+        print(f"edenframe: error: {exc}", file=stderr)
+        return EXIT_USAGE
+    except (APIError, EdenFrameError) as exc:
+        print(f"edenframe: error: {exc}", file=stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("edenframe: interrupted", file=stderr)
+        return EXIT_INTERRUPTED
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from ._local import local_check
 from ._media import save_media
 from ._plan import Plan, Requests, build_requests, file_identity, is_upload, plan_requests
 from ._progress import Progress
+from ._report import RunReport
 from ._results import UnitResults, absorb, response_key
 from ._transport import Outcome
 from ._transport.batch import BatchTransport
@@ -95,7 +96,7 @@ async def run_frame(
     out = _assemble(frame, provider_results, call.columns, call.overwrite)
     if call.save_to is not None:
         await _save_media(out, call)
-    report = {
+    report = RunReport({
         "subfeature": entry.path,
         "providers": list(call.providers),
         "rows": plan.rows,
@@ -107,7 +108,7 @@ async def run_frame(
         "cost": counts["spent"],
         "jobs": counts["jobs"],
         "seconds": round(time.monotonic() - started, 3),
-    }
+    })
     out.attrs = {**frame.attrs, "edenframe": report}
     _handle_failures(out, call, report)
     return out
@@ -261,7 +262,8 @@ def cache_keys(call: Call, plan: Plan, provider: str) -> list[str | None]:
         memo = []
         for value in plan.values:
             identity = file_identity(value) if files else value
-            memo.append(None if identity is None else result_key(call.entry.path, provider, call.params, identity))
+            key = result_key(call.entry.path, provider, call.params, identity, call.settings.base_url)
+            memo.append(None if identity is None else key)
         call.key_memo[provider] = memo
     return memo
 
@@ -351,7 +353,7 @@ def _dry_run_frame(
         {"name": "string", "transport": "string", "providers": "string", "inputs": "int64", "rows": "int64",
          "chars": "int64", "estimated_cost": "float64"}
     )
-    out.attrs["edenframe"] = {
+    out.attrs["edenframe"] = RunReport({
         "subfeature": call.entry.path,
         "providers": list(call.providers),
         "dry_run": True,
@@ -363,7 +365,7 @@ def _dry_run_frame(
         "estimated_cost": estimate["total"],
         "unpriced_providers": estimate["unpriced"],
         "seconds": round(seconds, 3),
-    }
+    })
     return out
 
 

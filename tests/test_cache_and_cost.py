@@ -90,12 +90,21 @@ def test_failures_are_not_cached() -> None:
         edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
         with pytest.warns(edenframe.RowErrorWarning):
             reviews(5).eden.sentiment("review", providers="google")
-    with EdenEmulator() as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
+        emu.provider_fail_inputs = frozenset()  # the provider recovers
+        emu.reset()
         out = reviews(5).eden.sentiment("review", providers="google")
         sent = [item for call in emu.calls if call.method == "POST" for item in call.json["requests"]]
     assert [item["text"] for item in sent] == ["review 3: the product was fine"]
     assert out["sentiment_error"].isna().all()
+
+
+def test_results_from_another_server_are_not_reused(emulator: EdenEmulator) -> None:
+    reviews(3).eden.sentiment("review", providers="google")
+    with EdenEmulator() as other:
+        edenframe.configure(api_key=other.api_key, base_url=other.base_url, poll_interval=0.01)
+        out = reviews(3).eden.sentiment("review", providers="google")
+        assert len([c for c in other.calls if c.method == "POST"]) == 1
+    assert out.attrs["edenframe"]["cached"] == 0
 
 
 def test_cache_opt_out_relocate_info_and_clear(emulator: EdenEmulator, tmp_path: Path) -> None:

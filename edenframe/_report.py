@@ -1,0 +1,58 @@
+"""`RunReport`: the dict in `out.attrs["edenframe"]`, with a one-line summary and an HTML table for notebooks."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+# Counters that read as "N <word>" in the one-line summary, in this order.
+_COUNTERS = ("rows", "sent", "cached", "deduplicated", "skipped", "failed", "jobs")
+
+
+class RunReport(dict[str, Any]):
+    """What one `df.eden.<method>(...)` call did: a plain dict (it pickles, deep-copies and JSON-encodes as one).
+
+    Keys: `subfeature`, `providers`, `rows`, `sent`, `cached`, `deduplicated`, `skipped`, `failed`, `cost`, `jobs`,
+    `seconds`, and any others a run adds. In a notebook it shows as a small table.
+    """
+
+    def summary(self) -> str:
+        """One line, e.g. `text/sentiment_analysis [local]: 300 rows, 293 sent, ... cost 0.0, 0.46 s`."""
+        return format_report(self)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f'<tr><th style="text-align:left">{html.escape(str(key))}</th>'
+            f'<td style="text-align:left">{html.escape(_format_value(key, value))}</td></tr>'
+            for key, value in self.items()
+        )
+        return (
+            '<table class="edenframe-report">'
+            '<thead><tr><th colspan="2" style="text-align:left">edenframe run report</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
+
+
+def format_report(report: Mapping[str, Any]) -> str:
+    """The one-line summary of a report (a `RunReport` or a plain dict with the same keys)."""
+    head = str(report.get("subfeature", "run"))
+    providers = report.get("providers")
+    if providers:
+        head += f" [{_format_value('providers', providers)}]"
+    parts = [f"{report[key]} {key}" for key in _COUNTERS if key in report]
+    known = {"subfeature", "providers", "seconds", *_COUNTERS}
+    parts += [f"{key} {_format_value(key, value)}" for key, value in report.items() if key not in known]
+    if "seconds" in report:
+        parts.append(_format_value("seconds", report["seconds"]))
+    return f"{head}: {', '.join(parts)}"
+
+
+def _format_value(key: str, value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else "none"
+    if key == "seconds" and isinstance(value, (int, float)):
+        return f"{value:.2f} s"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

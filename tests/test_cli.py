@@ -1,0 +1,326 @@
+"""The `edenframe` command end to end: real files, a real subprocess, the emulator over loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from edenframe import get_subfeature
+from edenframe.datasets import reviews
+from edenframe.testing import EdenEmulator, expected_row, synthetic_cost
+
+FAILING = "This review makes the provider fail."
+TEXTS = [
+    "Great sound and a tiny case. I love it.",
+    "Broke after two days. Terrible support.",
+    "Great sound and a tiny case. I love it.",  # a duplicate: sent once
+    None,  # missing: never sent
+    "   ",  # blank: never sent
+    "The delivery was on time.",
+    "Das Zelt ist leicht und schnell aufgebaut.",
+    FAILING,
+]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDENAI_")}
+    env.update(extra)
+    return env
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "edenframe", *args],
+        cwd=cwd,
+        env=env if env is not None else _env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return pd.DataFrame({"id": [f"r{i}" for i in range(len(TEXTS))], "stars": range(len(TEXTS)), "review": TEXTS})
+
+
+@pytest.fixture
+def files(tmp_path: Path, frame: pd.DataFrame) -> dict[str, Path]:
+    paths = {"csv": tmp_path / "in.csv", "parquet": tmp_path / "in.parquet", "jsonl": tmp_path / "in.jsonl"}
+    frame.to_csv(paths["csv"], index=False)
+    frame.to_parquet(paths["parquet"], index=False)
+    frame.to_json(paths["jsonl"], orient="records", lines=True)
+    return paths
+
+
+@pytest.fixture
+def emulator() -> Iterator[EdenEmulator]:
+    with EdenEmulator(provider_fail_inputs=[FAILING]) as emu:
+        yield emu
+
+
+def emulator_env(emu: EdenEmulator) -> dict[str, str]:
+    return _env(EDENAI_API_KEY=emu.api_key, EDENAI_BASE_URL=emu.base_url)
+
+
+def present(frame: pd.DataFrame) -> pd.Series:
+    return frame["review"].notna() & frame["review"].astype("string").str.strip().ne("")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# demo
+
+
+def test_demo_enriches_the_bundled_reviews_offline(tmp_path: Path) -> None:
+    result = cli("demo", "--rows", "40", "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "40 reviews from edenframe.datasets.reviews()" in out
+    for heading in ("Languages:", "Sentiment of the", "Top keywords of the English reviews:", "Embeddings: a"):
+        assert heading in out
+    assert "x 384 float32 matrix" in out
+    for path in ("translation/language_detection", "text/sentiment_analysis", "text/keyword_extraction"):
+        assert f"report: {path} [local]: " in result.stderr
+    assert "report: text/embeddings [local]: " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_dataset_is_the_documented_one() -> None:
+    df = reviews()
+    assert df.shape == (300, 7)
+    assert list(df.columns) == ["review_id", "product", "category", "rating", "date", "country", "review"]
+    assert df["review"].isna().sum() == 2
+    assert (df["review"].dropna().str.strip() == "").sum() == 3  # whitespace kept, not read as missing
+    assert df.drop(columns="review_id").duplicated().sum() == 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# run
+
+
+def test_run_csv_to_parquet_offline(tmp_path: Path, files: dict[str, Path], frame: pd.DataFrame) -> None:
+    output = tmp_path / "out.parquet"
+    result = cli("run", str(files["csv"]), "--subfeature", "text/sentiment_analysis", "--column", "review",
+                 "-o", str(output), cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "report: text/sentiment_analysis [local]: 8 rows, 5 sent" in result.stderr
+    assert f"wrote 8 rows to {output}" in result.stderr
+
+    out = pd.read_parquet(output)  # plain pandas reads it back, nested columns included
+    assert list(out.columns[:3]) == ["id", "stars", "review"]
+    assert out["id"].tolist() == frame["id"].tolist()
+    assert isinstance(out["sentiment_analysis_general_sentiment"].dtype, pd.CategoricalDtype)
+    label = out["sentiment_analysis_general_sentiment"]
+    for i, text in enumerate(TEXTS):
+        if text is None or not text.strip():
+            assert pd.isna(label.iloc[i])
+        else:
+            assert label.iloc[i] == expected_row("sentiment", "local", text)["general_sentiment"]
+    assert out.attrs["edenframe"]["skipped"] == 2
+
+
+def test_run_several_providers_on_the_emulator_jsonl(
+    tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator
+) -> None:
+    output = tmp_path / "out.jsonl"
+    result = cli("run", str(files["jsonl"]), "-s", "sentiment", "-c", "review", "--providers", "google,amazon",
+                 "-o", str(output), cwd=tmp_path, env=emulator_env(emulator))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "report: text/sentiment_analysis [google, amazon]: 8 rows, 5 sent" in result.stderr
+    assert "1 jobs" in result.stderr
+    # collected failure: exit 0, one plain summary line on stderr, the message in the error column
+    assert "edenframe: warning: 1 of 8 rows failed in text/sentiment_analysis" in result.stderr
+    assert "sentiment_google_error" in result.stderr
+
+    rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 8
+    for row in rows:
+        text = row["review"]
+        for provider in ("google", "amazon"):
+            if text == FAILING:
+                assert row[f"sentiment_{provider}_general_sentiment"] is None
+                assert "Provider has returned an Error" in row[f"sentiment_{provider}_error"]
+            elif text is None or not text.strip():
+                assert row[f"sentiment_{provider}_general_sentiment"] is None
+                assert row[f"sentiment_{provider}_error"] is None
+            else:
+                expected = expected_row("sentiment", provider, text)
+                assert row[f"sentiment_{provider}_general_sentiment"] == expected["general_sentiment"]
+                assert row[f"sentiment_{provider}_items"] == expected["items"]  # nested JSON, not a repr
+    charged = sum(c.cost for c in emulator.ledger if c.provider == "google")
+    assert sum(row["sentiment_google_cost"] or 0.0 for row in rows) == pytest.approx(charged)
+    first_cost = synthetic_cost(get_subfeature("sentiment"), "google", {"text": TEXTS[0]})
+    assert rows[0]["sentiment_google_cost"] == pytest.approx(first_cost)  # the duplicate row pays nothing
+    assert rows[2]["sentiment_google_cost"] == 0.0
+
+
+def test_run_parquet_to_csv_with_params(tmp_path: Path, files: dict[str, Path]) -> None:
+    output = tmp_path / "out.csv"
+    result = cli("run", str(files["parquet"]), "-s", "keywords", "-c", "review", "--param", "language=en",
+                 "--prefix", "kw", "-o", str(output), cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = pd.read_csv(output, keep_default_na=False, na_values=[""])
+    assert list(out.columns) == ["id", "stars", "review", "kw_items", "kw_cost", "kw_error"]
+    items = json.loads(out.loc[0, "kw_items"])  # a nested column is JSON text in CSV
+    assert items == expected_row("keywords", "local", TEXTS[0], language="en")["items"]
+    assert pd.isna(out.loc[3, "kw_items"])
+
+
+def test_run_typed_param_and_compressed_output(tmp_path: Path, files: dict[str, Path]) -> None:
+    output = tmp_path / "out.jsonl.gz"
+    result = cli("run", str(files["csv"]), "-s", "text/summarize", "-c", "review",
+                 "--param", "output_sentences=1", "-o", str(output), cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = pd.read_json(output, lines=True)
+    assert out.loc[1, "summarize_result"] == expected_row("summarize", "local", TEXTS[1], output_sentences=1)["result"]
+
+
+def test_run_shows_a_progress_bar_on_request(tmp_path: Path, files: dict[str, Path]) -> None:
+    output = tmp_path / "out.parquet"
+    result = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "--progress", "-o", str(output),
+                 cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "eden sentiment" in result.stderr and "5/5" in result.stderr
+    quiet = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "--no-progress", "-o", str(output),
+                cwd=tmp_path)  # fmt: skip
+    assert "eden sentiment" not in quiet.stderr
+
+
+def test_errors_raise_exits_1_and_writes_nothing(
+    tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator
+) -> None:
+    output = tmp_path / "out.csv"
+    result = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "-p", "google", "--errors", "raise",
+                 "-o", str(output), cwd=tmp_path, env=emulator_env(emulator))  # fmt: skip
+    assert result.returncode == 1
+    assert "edenframe: error: 1 row result(s) failed" in result.stderr
+    assert "no output written" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing.csv", "-s", "sentiment", "-c", "review"], "missing.csv: no such file"),
+        (["run", "{csv}", "-s", "sentiment", "-c", "reviw"], "column 'reviw' is not in the DataFrame"),
+        (["run", "{csv}", "-s", "text/sentiment", "-c", "review"], "unknown subfeature 'text/sentiment'"),
+        (["run", "{csv}", "-s", "summarize", "-c", "review", "--param", "output_sentences=two"], "expected an integer"),
+        (["run", "{csv}", "-s", "summarize", "-c", "review", "--param", "sentences=2"], "unexpected parameter"),
+        (["run", "{csv}", "-s", "summarize", "-c", "review", "--param", "language"], "expected key=value"),
+        (["run", "{csv}", "-s", "sentiment", "-c", "review", "-p", "google"], "need an API key"),
+        (["run", "{txt}", "-s", "sentiment", "-c", "review"], "unknown file type"),
+    ],
+    ids=["missing-file", "bad-column", "unknown-subfeature", "bad-int", "unknown-param", "no-equals", "no-key", "txt"],
+)
+def test_bad_input_exits_2_before_anything_runs(
+    tmp_path: Path, files: dict[str, Path], args: list[str], message: str
+) -> None:
+    (tmp_path / "in.txt").write_text("review\nhello\n", encoding="utf-8")
+    output = tmp_path / "out.csv"
+    filled = [a.format(csv=files["csv"], txt=tmp_path / "in.txt") for a in args]
+    result = cli(*filled, "-o", str(output), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("edenframe: error: ")
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("output", ["out.xlsx", "no-such-folder/out.csv"])
+def test_bad_output_is_refused_before_the_run(tmp_path: Path, files: dict[str, Path], output: str) -> None:
+    result = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "-o", output, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("edenframe: error: ")
+    assert "report:" not in result.stderr  # nothing ran
+
+
+def test_unreadable_input_exits_2(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not a parquet file")
+    result = cli("run", str(broken), "-s", "sentiment", "-c", "review", "-o", "out.csv", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "cannot read it as parquet" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# estimate
+
+
+def test_estimate_sends_nothing(tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator) -> None:
+    plan = tmp_path / "plan.csv"
+    result = cli("estimate", str(files["csv"]), "-s", "sentiment", "-c", "review", "-p", "google,amazon",
+                 "-o", str(plan), cwd=tmp_path, env=emulator_env(emulator))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("text/sentiment_analysis [google, amazon]: 8 rows, 5 request(s) to send, estimated cost ")
+    assert "2 rows skipped (missing or blank input)" in result.stdout
+    assert "1 row answered by another row's request" in result.stdout
+    planned = pd.read_csv(plan)
+    assert len(planned) == 5
+    assert float(first.rsplit(" ", 1)[1]) == pytest.approx(planned["estimated_cost"].sum(), rel=1e-4)
+    assert not [c for c in emulator.calls if c.method == "POST"]  # no job launched, no request sent
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# serve
+
+
+def test_serve_runs_the_emulator_until_interrupted(tmp_path: Path, files: dict[str, Path]) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "edenframe", "serve", "--port", "0", "--api-key", "cli-key"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        assert first.startswith("Eden AI v2 emulator listening on http://127.0.0.1:"), first
+        base_url = first.rsplit(" ", 1)[1].strip()
+        assert base_url.endswith("/v2")
+
+        output = tmp_path / "out.parquet"
+        result = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "-p", "microsoft",
+                     "-o", str(output), cwd=tmp_path,
+                     env=_env(EDENAI_API_KEY="cli-key", EDENAI_BASE_URL=base_url))  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        out = pd.read_parquet(output)
+        assert (
+            out.loc[1, "sentiment_general_sentiment"]
+            == expected_row("sentiment", "microsoft", TEXTS[1])["general_sentiment"]
+        )
+
+        wrong_key = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "-p", "microsoft",
+                        "--no-cache", "-o", str(output), cwd=tmp_path,
+                        env=_env(EDENAI_API_KEY="wrong", EDENAI_BASE_URL=base_url))  # fmt: skip
+        assert wrong_key.returncode == 1, wrong_key.stderr
+        assert wrong_key.stderr.startswith("edenframe: error: ")
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            rest, _ = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
+            raise
+    assert server.returncode == 0
+    assert "emulator stopped" in rest
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("demo", "run", "estimate", "serve"):
+        assert command in result.stdout

@@ -1,0 +1,54 @@
+"""notebooks/quickstart.ipynb runs top to bottom without an error, within its time budget, and is stored executed."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb"
+BUDGET_SECONDS = 60  # the notebook promises "well under a minute"; the cell timeout below is a hard stop
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+pytest.importorskip("sklearn")
+
+
+def _errors(notebook: object) -> list[str]:
+    found = []
+    for index, cell in enumerate(notebook.cells):  # type: ignore[attr-defined]
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                found.append(f"cell {index}: {output.get('ename')}: {output.get('evalue')}")
+    return found
+
+
+def test_stored_notebook_has_its_outputs() -> None:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code, "the notebook has no code cell"
+    assert all(cell.execution_count is not None for cell in code), "store the notebook executed (with its outputs)"
+    assert not _errors(notebook)
+
+
+@pytest.mark.slow
+def test_notebook_executes_without_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    # The "python3" kernel runs `python` from PATH: make that the interpreter running the tests.
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=120,  # per cell
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
+    started = time.monotonic()
+    client.execute()  # raises CellExecutionError, naming the cell, when one fails
+    elapsed = time.monotonic() - started
+    assert not _errors(notebook)
+    assert elapsed < BUDGET_SECONDS, f"the notebook took {elapsed:.0f} s (budget {BUDGET_SECONDS} s)"
