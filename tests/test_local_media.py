@@ -295,9 +295,9 @@ def test_ocr_failures_are_per_item(ocr_deps: None, text_image: tuple[Path, list]
 
 
 def test_ocr_without_tesseract_names_the_apt_package(ocr_deps: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from edenframe._local import ocr
+    from edenframe._local import _objects
 
-    monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
+    monkeypatch.setattr(_objects.shutil, "which", lambda name: None)
     with pytest.raises(MissingDependencyError, match="apt-get install tesseract-ocr"):
         local_compute(OCR)([{"file_url": "x.png"}])
     with pytest.raises(MissingDependencyError, match="apt-get install tesseract-ocr"):
@@ -497,8 +497,8 @@ def test_speech_batch_keeps_order() -> None:
 
 
 def test_speech_without_espeak_names_the_apt_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    from edenframe._local import speech
+    from edenframe._local import _objects
 
-    monkeypatch.setattr(speech.shutil, "which", lambda name: None)
+    monkeypatch.setattr(_objects.shutil, "which", lambda name: None)
     with pytest.raises(MissingDependencyError, match="apt-get install espeak-ng"):
         local_compute(SPEECH)([{"text": "hello"}])

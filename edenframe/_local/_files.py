@@ -23,21 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import MissingDependencyError
+from ._objects import ItemError, fail, success
 
-COST = 0.0
 MAX_WORKERS = 4
-
-
-class ItemError(ValueError):
-    """An item this backend cannot process; it becomes that item's `{"status": "fail"}` object."""
-
-
-def success(fields: dict[str, Any]) -> dict[str, Any]:
-    return {**fields, "status": "success", "cost": COST}
-
-
-def fail(message: str) -> dict[str, Any]:
-    return {"status": "fail", "error": {"message": message}, "cost": COST}
 
 
 def describe(item: dict) -> str:

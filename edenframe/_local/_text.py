@@ -9,19 +9,7 @@ from typing import Any
 
 import pysbd
 
-COST = 0.0
-
-
-class ItemError(ValueError):
-    """An item this backend cannot process; it becomes that item's `{"status": "fail"}` object."""
-
-
-def success(fields: dict[str, Any]) -> dict[str, Any]:
-    return {**fields, "status": "success", "cost": COST}
-
-
-def fail(message: str) -> dict[str, Any]:
-    return {"status": "fail", "error": {"message": message}, "cost": COST}
+from ._objects import ItemError, fail, success
 
 
 def run_each(items: list[dict], compute_one: Callable[[dict], dict[str, Any]]) -> list[dict]:

