@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from . import _accessor as _accessor  # registers the accessors
 from . import datasets as datasets
+
+try:
+    from . import _dask as _dask  # registers ddf.eden when dask[dataframe] is installed
+except ImportError as exc:
+    if not (exc.name or "").startswith(("dask", "distributed")):
+        raise
 from ._accessor import EdenFrameAccessor, EdenSeriesAccessor
 from ._cache import cache_info, clear_cache
 from ._catalog import Param, Subfeature, all_subfeatures, get_subfeature

@@ -1,0 +1,187 @@
+"""`ddf.eden`: the pandas accessor mapped over the partitions of a `dask.dataframe.DataFrame`.
+
+The graph is built without touching data: the call is validated on the (empty) meta frame exactly as pandas would
+validate it, and the output `meta` comes from the catalog's output schema. Each partition then runs the pandas
+implementation with the settings captured on the client, so workers need no `configure()` of their own. Under a
+`distributed` client the account's running-job limit is held cluster-wide by a `distributed.Semaphore`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import fields
+from typing import Any
+
+import dask.dataframe as dd
+import pandas as pd
+from dask.dataframe.extensions import register_dataframe_accessor
+
+from ._accessor import EdenFrameAccessor
+from ._cache import cache_path
+from ._catalog import Subfeature, all_subfeatures, get_subfeature
+from ._config import Secret, Settings, configure, current_settings
+from ._errors import ValidationError
+from ._runner import _prepare, run_frame
+from ._sync import run_sync
+
+SEMAPHORE_NAME = "edenframe-batch-jobs"
+
+# Options whose meaning is "this one pandas call": on Dask they would apply to each partition separately.
+_PER_CALL_ONLY = ("dry_run", "max_cost")
+
+_settings_lock = threading.Lock()
+
+
+@register_dataframe_accessor("eden")
+class EdenDaskAccessor:
+    """Eden AI on a Dask DataFrame: `ddf.eden.sentiment("review")`, `ddf.eden.run("text/summarize", "review")`.
+
+    Returns a lazy Dask DataFrame (the input columns, then the new typed columns); nothing is sent before
+    `.compute()` (or `.persist()`, `.to_parquet()`, ...). Validation errors are raised at once, as in pandas.
+    """
+
+    def __init__(self, obj: dd.DataFrame) -> None:
+        self._obj = obj  # never validate here: accessors must not raise AttributeError on access
+
+    def run(self, subfeature: str, column: Any = None, /, **options: Any) -> dd.DataFrame:
+        """Run any subfeature (`"feature/subfeature"`) on a column of every partition."""
+        return eden_map_partitions(self._obj, get_subfeature(subfeature), column, options, None)
+
+
+def eden_map_partitions(
+    ddf: dd.DataFrame, entry: Subfeature, column: Any, options: dict[str, Any], default_prefix: str | None
+) -> dd.DataFrame:
+    """The lazy result of `entry` on `column`: validated now, computed partition by partition later."""
+    blocked = [name for name in _PER_CALL_ONLY if options.get(name) not in (None, False)]
+    if blocked:
+        raise ValidationError(
+            f"{', '.join(blocked)} is not supported on a Dask DataFrame (it would apply to each partition "
+            "separately); estimate on pandas first, e.g. ddf.head(1000).eden.<method>(..., dry_run=True)"
+        )
+    options = dict(options)
+    if isinstance(options.get("api_key"), str):
+        options["api_key"] = Secret(options["api_key"])  # keep the key out of task reprs
+    meta_input = ddf._meta
+    call = _prepare(meta_input, entry, column, options, default_prefix)  # the same errors as pandas, before compute
+    meta = _output_meta(meta_input, entry, call.columns, call.overwrite)
+
+    settings = current_settings()
+    shared: dict[str, Any] = {f.name: getattr(settings, f.name) for f in fields(Settings)}
+    # The cache the client would use, not whatever the worker's environment points at.
+    shared["cache"] = _resolved_cache(settings.cache)
+    sends_batch_jobs = call.transport != "sync" and not all(call.in_process(p) for p in call.providers)
+    semaphore = shared.pop("job_semaphore")
+    if semaphore is None and sends_batch_jobs:
+        semaphore = cluster_job_semaphore(settings.max_running_jobs)
+
+    return ddf.map_partitions(
+        _run_partition,
+        entry.path,
+        column,
+        options,
+        default_prefix,
+        shared,
+        _Carried(semaphore),
+        meta=meta,
+    )
+
+
+class _Carried:
+    """Carries an object (a job semaphore) into the tasks; Dask names the graph by the object's identity rather
+    than by hashing it, which a lock or a semaphore does not allow."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __dask_tokenize__(self) -> Any:
+        value = self.value
+        return ("edenframe-carried", type(value).__qualname__, getattr(value, "name", None) or id(value))
+
+
+def _output_meta(
+    frame: pd.DataFrame, entry: Subfeature, columns: list[tuple[str, str, str]], overwrite: bool
+) -> pd.DataFrame:
+    """The empty output frame: the input's columns, then each new column with the dtype its schema gives."""
+    new: dict[str, pd.Series] = {}
+    for _, field, name in columns:
+        if field == "cost":
+            dtype: Any = "float64"
+        elif field == "error":
+            dtype = pd.StringDtype()
+        else:
+            dtype = entry.row_output.field(field).dtype()
+        new[name] = pd.Series([], dtype=dtype, index=frame.index[:0])
+    base = frame.drop(columns=[c for c in new if c in frame.columns]) if overwrite else frame
+    return pd.concat([base.iloc[:0], pd.DataFrame(new, index=frame.index[:0])], axis=1)
+
+
+def _resolved_cache(setting: Any) -> Any:
+    if setting is False:
+        return False
+    path = cache_path(setting)
+    return str(path) if path is not None else False
+
+
+def cluster_job_semaphore(max_leases: int) -> Any:
+    """A `distributed.Semaphore` shared by every worker, when a distributed client is active; else None."""
+    try:
+        from distributed import Semaphore, default_client
+    except ImportError:
+        return None
+    try:
+        client = default_client()
+    except ValueError:
+        return None
+    return Semaphore(max_leases=max_leases, name=SEMAPHORE_NAME, scheduler_rpc=client.scheduler, loop=client.loop)
+
+
+def _run_partition(
+    part: pd.DataFrame,
+    path: str,
+    column: Any,
+    options: dict[str, Any],
+    default_prefix: str | None,
+    shared: dict[str, Any],
+    semaphore: _Carried,
+) -> pd.DataFrame:
+    """One partition through the pandas implementation, with the client's settings."""
+    _apply_settings(shared, _bound_here(semaphore.value))
+    out = run_sync(run_frame(part, path, column, {**options, "progress": False}, default_prefix))
+    # A per-partition report would be misleading once partitions are concatenated: Dask results carry none.
+    out.attrs.pop("edenframe", None)
+    return out
+
+
+def _apply_settings(shared: dict[str, Any], semaphore: Any) -> None:
+    """Make this process's settings the client's. A worker process starts with none; in the client's own process
+    (threaded or synchronous scheduler) they are already equal and the user's configuration is left untouched."""
+    wanted = {**shared, "job_semaphore": semaphore}
+    with _settings_lock:
+        now = current_settings()
+        current = {f.name: getattr(now, f.name) for f in fields(Settings)}
+        current["cache"] = _resolved_cache(now.cache)
+        if current != wanted:
+            configure(**wanted)
+
+
+def _bound_here(semaphore: Any) -> Any:
+    """A `distributed.Semaphore` rebuilt in the task's thread, so that it binds to this worker's event loop (and its
+    leases are refreshed there while a long job runs); any other semaphore as it is."""
+    if semaphore is not None and type(semaphore).__module__.startswith("distributed"):
+        return type(semaphore)(max_leases=semaphore.max_leases, name=semaphore.name)
+    return semaphore
+
+
+def _make_method(entry: Subfeature) -> Any:
+    def method(self: EdenDaskAccessor, column: Any = None, /, **options: Any) -> dd.DataFrame:
+        return eden_map_partitions(self._obj, entry, column, options, entry.method)
+
+    pandas_method = getattr(EdenFrameAccessor, entry.method)
+    method.__signature__ = pandas_method.__signature__  # type: ignore[attr-defined]
+    method.__name__ = method.__qualname__ = entry.method
+    method.__doc__ = (pandas_method.__doc__ or "") + "\n\nOn a Dask DataFrame: lazy; see docs/dask.md."
+    return method
+
+
+for _entry in all_subfeatures():
+    setattr(EdenDaskAccessor, _entry.method, _make_method(_entry))

@@ -1,0 +1,217 @@
+"""`ddf.eden` on Dask: the same results and dtypes as pandas, meta from the catalog, validation before compute, the
+client's settings on the workers, and the account's 5-job limit held across a multi-process cluster."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("distributed")
+
+import dask.dataframe as dd
+from distributed import Client, LocalCluster
+
+import edenframe
+import edenframe._dask  # registers ddf.eden (until edenframe/__init__ imports it)
+from edenframe import MissingAPIKeyError, ValidationError
+from edenframe._config import current_settings
+from edenframe.testing import EdenEmulator
+
+PARTITION_ROWS = 30
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as local:
+        yield local
+
+
+@pytest.fixture
+def client(cluster: LocalCluster) -> Iterator[Client]:
+    with Client(cluster) as active:
+        yield active
+
+
+@pytest.fixture
+def emu() -> Iterator[EdenEmulator]:
+    with EdenEmulator() as server:
+        yield server
+
+
+def reviews_frame(partitions: int = 3) -> pd.DataFrame:
+    """Rows with missing, blank and duplicated inputs (duplicates inside one partition), on a string index."""
+    texts: list[str | None] = []
+    for i in range(partitions * PARTITION_ROWS // 2):
+        text = f"Review {i}: the sound is great. The case broke after a week."
+        texts.extend([text, text] if i % 3 == 0 else [text, f"Another opinion, number {i}."])
+    texts[4], texts[11], texts[40] = None, "   ", ""
+    index = pd.Index([f"r{i:03d}" for i in range(len(texts))], name="key")
+    return pd.DataFrame({"review": texts, "stars": np.arange(len(texts)) % 5 + 1}, index=index)
+
+
+def to_dask(frame: pd.DataFrame) -> dd.DataFrame:
+    return dd.from_pandas(frame, chunksize=PARTITION_ROWS, sort=False)
+
+
+def connect(emu: EdenEmulator, **settings: object) -> None:
+    edenframe.configure(
+        **{"api_key": emu.api_key, "base_url": emu.base_url, "poll_interval": 0.02, "cache": False, **settings}
+    )
+
+
+def test_named_method_gives_the_pandas_result(client: Client, emu: EdenEmulator) -> None:
+    connect(emu)
+    ddf = to_dask(reviews_frame())
+    assert ddf.npartitions == 3
+
+    lazy = ddf.eden.sentiment("review", providers="synthetic")
+    assert emu.calls == []  # nothing is sent before compute
+    result = lazy.compute()
+
+    expected = ddf.compute().eden.sentiment("review", providers="synthetic")
+    pd.testing.assert_frame_equal(result, expected)
+    assert result["sentiment_error"].isna().all()
+    assert result.loc[["r004", "r011", "r040"], "sentiment_general_sentiment"].isna().all()
+    assert "edenframe" not in result.attrs
+
+
+def test_meta_dtypes_equal_the_computed_dtypes(client: Client, emu: EdenEmulator) -> None:
+    connect(emu)
+    ddf = to_dask(reviews_frame())
+    calls = [
+        lambda: ddf.eden.sentiment("review", providers="google,amazon", prefix="s"),
+        lambda: ddf.eden.run("text/keyword_extraction", "review", providers="synthetic"),
+        lambda: ddf.eden.detect_language("review", providers="synthetic"),
+        lambda: ddf.eden.embed("review", providers="synthetic"),
+        lambda: ddf.eden.moderate("review", providers="synthetic"),
+    ]
+    pandas_input = ddf.compute()
+    for make in calls:
+        lazy = make()
+        result = lazy.compute()
+        assert list(lazy.columns) == list(result.columns)
+        assert dict(lazy._meta.dtypes) == dict(result.dtypes)
+        assert lazy._meta.empty
+
+    expected = pandas_input.eden.sentiment("review", providers="google,amazon", prefix="s")
+    pd.testing.assert_frame_equal(calls[0]().compute(), expected)
+
+
+def test_local_provider_runs_on_the_workers_without_a_key(client: Client) -> None:
+    pytest.importorskip("vaderSentiment")
+    ddf = to_dask(reviews_frame())
+    result = ddf.eden.sentiment("review").compute()
+    expected = ddf.compute().eden.sentiment("review")
+    pd.testing.assert_frame_equal(result, expected)
+
+
+def test_validation_errors_are_raised_before_compute(emu: EdenEmulator) -> None:
+    connect(emu)
+    ddf = to_dask(reviews_frame())
+    with pytest.raises(ValidationError, match="Did you mean 'review'"):
+        ddf.eden.sentiment("reveiw", providers="synthetic")
+    with pytest.raises(ValidationError, match="unexpected parameter 'langage'"):
+        ddf.eden.sentiment("review", providers="synthetic", langage="en")
+    with pytest.raises(ValidationError):
+        ddf.eden.run("text/no_such_subfeature", "review", providers="synthetic")
+    with pytest.raises(ValidationError, match="already exist"):
+        to_dask(reviews_frame().assign(sentiment_cost=1.0)).eden.sentiment("review", providers="synthetic")
+    with pytest.raises(ValidationError, match="not supported on a Dask DataFrame"):
+        ddf.eden.sentiment("review", providers="synthetic", dry_run=True)
+    edenframe.reset_configuration()
+    with pytest.raises(MissingAPIKeyError):
+        ddf.eden.sentiment("review", providers="google")
+    assert emu.calls == []
+
+
+def test_client_settings_reach_the_workers(client: Client, emu: EdenEmulator, tmp_path: Path) -> None:
+    # Key, base URL and cache are configured here only: the worker processes have no configure() state.
+    connect(emu, cache=tmp_path / "shared-cache")
+    frame = reviews_frame()
+    result = to_dask(frame).eden.sentiment("review", providers="synthetic").compute()
+    assert result["sentiment_error"].isna().all()
+    charged = len(emu.ledger)
+    assert charged > 0
+
+    # The workers filled the client's cache: the same call in pandas is answered from it without a request.
+    again = to_dask(frame).compute().eden.sentiment("review", providers="synthetic")
+    report = again.attrs["edenframe"]
+    assert report["cached"] == report["rows"] - report["skipped"] - report["deduplicated"] > 0
+    assert len(emu.ledger) == charged
+    pd.testing.assert_series_equal(
+        again["sentiment_general_sentiment"], result["sentiment_general_sentiment"], check_names=True
+    )
+
+
+def test_job_limit_is_held_across_worker_processes(client: Client) -> None:
+    # The server here accepts up to 100 running jobs, so only the client side can keep to Eden AI's 5.
+    with EdenEmulator(job_seconds=0.3, max_running_jobs=100) as emu:
+        connect(emu, batch_size=10)
+        frame = pd.DataFrame({"review": [f"text number {i}" for i in range(240)]})
+        ddf = dd.from_pandas(frame, npartitions=4, sort=False)  # 6 jobs of 10 requests per partition
+        result = ddf.eden.sentiment("review", providers="synthetic").compute()
+        assert result["sentiment_error"].isna().all()
+        assert len({call.path for call in emu.calls if call.method == "POST"}) == 24
+        assert 2 <= emu.max_running_seen <= 5
+
+
+def test_without_the_semaphore_workers_exceed_the_job_limit(client: Client) -> None:
+    """The control for the test above: plain map_partitions (no cluster-wide semaphore) lets each worker process
+    run its own 5 jobs, so the server sees more than 5 at once."""
+    with EdenEmulator(job_seconds=0.5, max_running_jobs=100) as emu:
+        frame = pd.DataFrame({"review": [f"text number {i}" for i in range(6000)]})
+        ddf = dd.from_pandas(frame, npartitions=2, sort=False)  # 6 jobs of 500 requests per partition
+        key, url = emu.api_key, emu.base_url
+
+        def naive(part: pd.DataFrame) -> pd.DataFrame:
+            import edenframe
+
+            edenframe.reset_configuration()  # a worker without the settings the accessor would have shipped
+            out = part.eden.sentiment(
+                "review", providers="synthetic", api_key=key, base_url=url, progress=False, cache=False
+            )
+            out.attrs = {}
+            return out
+
+        meta = ddf.eden.sentiment("review", providers="synthetic", api_key=key, base_url=url, cache=False)._meta
+        ddf.map_partitions(naive, meta=meta).compute()
+        assert emu.max_running_seen > 5
+
+
+def test_threaded_scheduler_without_a_client(emu: EdenEmulator) -> None:
+    connect(emu)
+    before = current_settings()
+    ddf = to_dask(reviews_frame())
+    result = ddf.eden.keywords("review", providers="synthetic").compute(scheduler="threads")
+    expected = ddf.compute().eden.keywords("review", providers="synthetic")
+    pd.testing.assert_frame_equal(result, expected)
+    assert current_settings() == before  # the user's configuration is left as it was
+
+
+def test_threaded_scheduler_keeps_to_a_configured_semaphore() -> None:
+    with EdenEmulator(job_seconds=0.2, max_running_jobs=100) as emu:
+        connect(emu, batch_size=10, job_semaphore=threading.BoundedSemaphore(5))
+        frame = pd.DataFrame({"review": [f"text number {i}" for i in range(240)]})
+        ddf = dd.from_pandas(frame, npartitions=4, sort=False)  # 4 threads x 6 jobs would be up to 20 at once
+        result = ddf.eden.sentiment("review", providers="synthetic").compute(scheduler="threads", num_workers=4)
+        assert result["sentiment_error"].isna().all()
+        assert emu.max_running_seen <= 5
+
+
+def test_overwrite_replaces_columns_in_meta_as_in_pandas(emu: EdenEmulator) -> None:
+    connect(emu)
+    frame = reviews_frame().assign(sentiment_cost=1.0)
+    lazy = to_dask(frame).eden.sentiment("review", providers="synthetic", overwrite=True)
+    result = lazy.compute(scheduler="threads")
+    expected = to_dask(frame).compute().eden.sentiment("review", providers="synthetic", overwrite=True)
+    pd.testing.assert_frame_equal(result, expected)
+    assert list(lazy.columns) == list(result.columns)
+    assert dict(lazy._meta.dtypes) == dict(result.dtypes)
