@@ -346,7 +346,7 @@ def bench_batch_vs_naive(scale: Scale, profiles: Profiles) -> list[Figure]:
 
 def bench_typed_columns(scale: Scale, profiles: Profiles) -> list[Figure]:
     from edenframe import get_subfeature
-    from edenframe._frame import provider_result
+    from edenframe._frame import ProviderColumns
     from edenframe._plan import build_requests, plan_requests
     from edenframe._results import UnitResults, absorb
     from edenframe._transport import Outcome
@@ -374,9 +374,11 @@ def bench_typed_columns(scale: Scale, profiles: Profiles) -> list[Figure]:
     }
 
     def edenframe_columns() -> pd.DataFrame:
-        results = {PROVIDER: UnitResults.empty(PROVIDER, plan.units)}
+        results = {PROVIDER: UnitResults(PROVIDER, 0, plan.units)}
         absorb(entry, requests, index, outcomes, results)
-        result = provider_result(plan, results[PROVIDER])
+        columns = ProviderColumns(PROVIDER, entry.row_output)
+        columns.add(0, results[PROVIDER])
+        result = columns.finish(plan.row_unit)
         return pd.DataFrame({**result.fields, "cost": result.cost, "error": result.error})
 
     times = interleaved(

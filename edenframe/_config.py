@@ -60,6 +60,9 @@ class Settings:
     poll_max_interval: float = 5.0
     job_timeout: float = 6 * 3600.0  # a job still processing after this ends as row errors
     local_chunk_size: int = 256  # items per call into a local backend
+    # Distinct inputs handled at a time: parsed responses live as Python objects for one window only (two windows
+    # are in flight so that jobs keep flowing across the boundary).
+    window_units: int = 50_000
     # A guard, not an Eden AI limit (none is documented): longer texts are refused before anything is sent.
     max_input_chars: int | None = 1_000_000
     # Shared across processes (Dask workers): any object with blocking acquire()/release(), such as a

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ._plan import Plan
 from ._results import UnitResults
 from ._schema import STR as STR_TYPE
 from ._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
@@ -47,21 +46,35 @@ def column_names(
     return names
 
 
-def provider_result(plan: Plan, units: UnitResults) -> ProviderResult:
-    """Turn one provider's per-unit results into its per-row fields, errors and costs."""
-    schema = plan.entry.row_output
-    errors = list(units.errors)
-    table = _to_arrow(units.records, schema, errors)
+class ProviderColumns:
+    """Collects one provider's results window by window (as Arrow, dropping the Python records), then builds its
+    row columns: so a large run never holds more than a window of parsed responses as Python objects."""
 
-    rows = plan.row_unit
-    positions = pa.array(rows, mask=rows < 0)
-    taken = table.take(positions)
-    # flatten() (unlike field()) carries the struct's own nulls into each field: a failed row stays NA everywhere.
-    flat = taken.flatten()
-    fields = {name: _to_pandas(flat[i], t) for i, (name, t) in enumerate(schema.fields)}
-    error = pd.StringDtype().__from_arrow__(pa.array(errors, type=pa.string()).take(positions))
-    failed = int((~error.isna()).sum())
-    return ProviderResult(units.provider, fields, error, _row_costs(rows, units.costs), failed)
+    def __init__(self, provider: str, schema: Struct) -> None:
+        self.provider = provider
+        self.schema = schema
+        self._windows: dict[int, tuple[pa.StructArray, pa.Array, np.ndarray]] = {}
+
+    def add(self, window: int, units: UnitResults) -> None:
+        errors = list(units.errors)
+        records = _to_arrow(units.records, self.schema, errors)
+        self._windows[window] = (records, pa.array(errors, type=pa.string()), np.asarray(units.costs, dtype=float))
+
+    def finish(self, rows: np.ndarray) -> ProviderResult:
+        """The per-row fields, errors and costs; `rows[i]` is row i's unit (-1: not sent)."""
+        order = [self._windows[w] for w in sorted(self._windows)]
+        arrow_type = self.schema.arrow()
+        table = pa.concat_arrays([o[0] for o in order]) if order else pa.array([], type=arrow_type)
+        errors = pa.concat_arrays([o[1] for o in order]) if order else pa.array([], type=pa.string())
+        costs = np.concatenate([o[2] for o in order]) if order else np.zeros(0)
+        positions = pa.array(rows, mask=rows < 0)
+        taken = table.take(positions)
+        # flatten() (unlike field()) carries the struct's own nulls into each field: a failed row stays NA everywhere.
+        flat = taken.flatten()
+        fields = {name: _to_pandas(flat[i], t) for i, (name, t) in enumerate(self.schema.fields)}
+        error = pd.StringDtype().__from_arrow__(errors.take(positions))
+        failed = int((~error.isna()).sum())
+        return ProviderResult(self.provider, fields, error, _row_costs(rows, costs), failed)
 
 
 def _to_arrow(records: list[dict[str, Any] | None], schema: Struct, errors: list[str | None]) -> pa.StructArray:

@@ -17,28 +17,33 @@ def _interactive() -> bool:
 class Progress:
     """Counts inputs done (cached ones count as done from the start), failures and the cost so far."""
 
-    def __init__(self, total: int, description: str, enabled: bool | None, default: bool | None, cached: int) -> None:
+    def __init__(self, total: int, description: str, enabled: bool | None, default: bool | None) -> None:
         choice = enabled if enabled is not None else default
-        self.show = (_interactive() if choice is None else bool(choice)) and total + cached > 0
-        self.total = total + cached
+        self.show = (_interactive() if choice is None else bool(choice)) and total > 0
+        self.total = total
         self.description = description
-        self.cached = cached
+        self.cached = 0
         self.failed = 0
+        self.cost = 0.0
         self._bar: Any = None
 
     def __enter__(self) -> Progress:
         if self.show:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(
-                total=self.total, initial=self.cached, desc=f"eden {self.description}", unit="row", dynamic_ncols=True
-            )
+            self._bar = tqdm(total=self.total, desc=f"eden {self.description}", unit="input", dynamic_ncols=True)
             self._bar.set_postfix(cached=self.cached, failed=0, cost="$0.0000", refresh=False)
         return self
 
+    def skip(self, cached: int) -> None:
+        """Count inputs answered from the cache as done."""
+        self.cached += cached
+        self.advance(cached, 0, self.cost)
+
     def advance(self, done: int, failed: int, cost: float) -> None:
         self.failed += failed
-        if self._bar is not None:
+        self.cost = cost
+        if self._bar is not None and done:
             self._bar.set_postfix(cached=self.cached, failed=self.failed, cost=f"${cost:.4f}", refresh=False)
             self._bar.update(done)
 

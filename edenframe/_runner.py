@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import math
 import os
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,19 +16,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._cache import ResultCache, open_cache, result_key
+from ._cache import ResultCache, open_cache
 from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._config import Settings, current_settings, parse_providers
 from ._errors import BudgetExceededError, MissingAPIKeyError, RowErrors, ValidationError
-from ._frame import ProviderResult, column_names, provider_result
+from ._frame import ProviderColumns, ProviderResult, column_names
 from ._local import local_check
 from ._media import save_media
-from ._plan import Plan, Requests, build_requests, file_identity, is_upload, plan_requests
+from ._plan import Plan, Requests, build_requests, content_namer, file_identity, is_upload, plan_requests
 from ._progress import Progress
 from ._report import RunReport
 from ._results import UnitResults, absorb, response_key
 from ._transport import Outcome
-from ._transport.batch import BatchTransport
+from ._transport.batch import BatchTransport, _all
+from ._transport.http import open_session
 from ._transport.local import LOCAL, LocalTransport
 from ._transport.sync import SyncTransport
 from ._validate import check_column, check_params
@@ -62,8 +65,6 @@ class Call:
     dry_run: bool
     max_cost: float | None
     save_to: Path | None
-    # cache keys per provider, computed once
-    key_memo: dict[str, list[str | None]] = dataclasses.field(default_factory=dict)
 
     def in_process(self, provider: str) -> bool:
         """Does this provider run in this process (the offline engine) rather than over HTTP?"""
@@ -78,37 +79,41 @@ async def run_frame(
     entry = subfeature if isinstance(subfeature, Subfeature) else get_subfeature(subfeature)
     call = _prepare(frame, entry, column, options, default_prefix)
     plan = plan_requests(entry, frame[column], str(column), call.params, call.settings.max_input_chars)
-    results = {p: UnitResults.empty(p, plan.units) for p in call.providers}
     cache = _open_cache(call)
     try:
-        cached = _answer_from_cache(call, plan, results, cache)
-        groups = _groups(call, plan, results)
         if call.dry_run or call.max_cost is not None:
+            windows = [_window(call, plan, w, cache) for w in _window_ranges(call, plan)]
+            groups = [group for window in windows for group in window.groups]
             estimate = _estimate(call, groups)
             if call.dry_run:
+                cached = sum(window.cached for window in windows)
                 return _dry_run_frame(call, plan, groups, estimate, cached, time.monotonic() - started)
             _check_budget(call, estimate)
-        counts = await _send(call, plan, groups, results, cache, cached)
+            del windows, groups
+        columns, counts = await _send(call, plan, cache)
     finally:
         if cache is not None:
             cache.close()
-    provider_results = [provider_result(plan, results[p]) for p in call.providers]
+    provider_results = [columns[p].finish(plan.row_unit) for p in call.providers]
+    del columns
     out = _assemble(frame, provider_results, call.columns, call.overwrite)
     if call.save_to is not None:
         await _save_media(out, call)
-    report = RunReport({
-        "subfeature": entry.path,
-        "providers": list(call.providers),
-        "rows": plan.rows,
-        "sent": counts["sent"],
-        "cached": cached,
-        "deduplicated": plan.rows - plan.skipped - plan.units,
-        "skipped": plan.skipped,
-        "failed": _failed_rows(provider_results),
-        "cost": counts["spent"],
-        "jobs": counts["jobs"],
-        "seconds": round(time.monotonic() - started, 3),
-    })
+    report = RunReport(
+        {
+            "subfeature": entry.path,
+            "providers": list(call.providers),
+            "rows": plan.rows,
+            "sent": counts["sent"],
+            "cached": counts["cached"],
+            "deduplicated": plan.rows - plan.skipped - plan.units,
+            "skipped": plan.skipped,
+            "failed": _failed_rows(provider_results),
+            "cost": counts["spent"],
+            "jobs": counts["jobs"],
+            "seconds": round(time.monotonic() - started, 3),
+        }
+    )
     out.attrs = {**frame.attrs, "edenframe": report}
     _handle_failures(out, call, report)
     return out
@@ -235,54 +240,66 @@ def _open_cache(call: Call) -> ResultCache | None:
         return None
 
 
-def _answer_from_cache(call: Call, plan: Plan, results: dict[str, UnitResults], cache: ResultCache | None) -> int:
-    """Fill cached results in; returns the number of inputs fully answered from the cache."""
-    cached_providers = [p for p in call.providers if not call.in_process(p)]
-    if cache is None or not cached_providers or plan.units == 0:
-        return 0
-    for provider in cached_providers:
-        keys = cache_keys(call, plan, provider)
-        found = cache.lookup([key for key in keys if key is not None])
-        for unit, key in enumerate(keys):
-            entry = found.get(key) if key is not None else None
-            if isinstance(entry, dict) and isinstance(entry.get("record"), dict):
-                results[provider].set_record(unit, entry["record"], cached=True)
-                results[provider].costs[unit] = float(entry.get("cost") or 0.0)
-    full = np.ones(plan.units, dtype=bool)
-    for provider in cached_providers:
-        full &= results[provider].cached
-    return int(full.sum()) if len(cached_providers) == len(call.providers) else 0
+@dataclass
+class _Window:
+    """A slice of the units, answered from the cache, with what is left to send: the unit of streaming."""
+
+    units: range
+    results: dict[str, UnitResults]
+    keys: dict[str, list[str | None]]  # per cached provider, per unit of the window: its cache key
+    cached: int
+    groups: list[tuple[str, Requests]]
 
 
-def cache_keys(call: Call, plan: Plan, provider: str) -> list[str | None]:
+def _window_ranges(call: Call, plan: Plan) -> list[range]:
+    size = max(1, call.settings.window_units)
+    return [range(start, min(start + size, plan.units)) for start in range(0, plan.units, size)]
+
+
+def _window(call: Call, plan: Plan, units: range, cache: ResultCache | None) -> _Window:
+    results = {p: UnitResults(p, units.start, len(units)) for p in call.providers}
+    remote = [p for p in call.providers if not call.in_process(p)]
+    keys: dict[str, list[str | None]] = {}
+    cached = 0
+    if cache is not None and remote:
+        for provider in remote:
+            keys[provider] = _cache_keys(call, plan, provider, units)
+            found = cache.lookup([key for key in keys[provider] if key is not None])
+            for unit, key in zip(units, keys[provider], strict=True):
+                stored = found.get(key) if key is not None else None
+                if isinstance(stored, dict) and isinstance(stored.get("record"), dict):
+                    results[provider].set_record(unit, stored["record"], float(stored.get("cost") or 0.0), cached=True)
+        if len(remote) == len(call.providers):
+            cached = sum(all(results[p].cached[i] for p in remote) for i in range(len(units)))
+    return _Window(units, results, keys, cached, _groups(call, plan, units, results))
+
+
+def _cache_keys(call: Call, plan: Plan, provider: str, units: range) -> list[str | None]:
     """The cache key of each unit's result from `provider` (None: not cacheable, e.g. an unreadable file)."""
-    memo = call.key_memo.get(provider)
-    if memo is None:
-        files = call.entry.input_kind == "file"
-        memo = []
-        for value in plan.values:
-            identity = file_identity(value) if files else value
-            key = result_key(call.entry.path, provider, call.params, identity, call.settings.base_url)
-            memo.append(None if identity is None else key)
-        call.key_memo[provider] = memo
-    return memo
+    key_of = content_namer([call.entry.path, provider, call.params, call.settings.base_url])
+    files = call.entry.input_kind == "file"
+    keys: list[str | None] = []
+    for unit in units:
+        identity = file_identity(plan.values[unit]) if files else plan.values[unit]
+        keys.append(None if identity is None else key_of(identity))
+    return keys
 
 
-def _groups(call: Call, plan: Plan, results: dict[str, UnitResults]) -> list[tuple[str, Requests]]:
+def _groups(call: Call, plan: Plan, units: range, results: dict[str, UnitResults]) -> list[tuple[str, Requests]]:
     """What still has to be sent, as (transport kind, requests); inputs needing the same providers share requests."""
     groups: list[tuple[str, Requests]] = []
     local = tuple(p for p in call.providers if call.in_process(p))
     if local:
-        groups.append(("local", build_requests(plan, range(plan.units), local)))
+        groups.append(("local", build_requests(plan, units, local)))
     remote = [p for p in call.providers if not call.in_process(p)]
     if remote:
-        needs = np.stack([~results[p].done for p in remote]) if plan.units else np.zeros((len(remote), 0), bool)
         by_need: dict[tuple[str, tuple[str, ...]], list[int]] = {}
-        for unit in np.flatnonzero(needs.any(axis=0)).tolist():
-            wanted = tuple(p for p, need in zip(remote, needs[:, unit], strict=True) if need)
-            # The batch API takes URLs only: local files and bytes are uploaded through the sync endpoint.
-            kind = "sync" if call.transport == "sync" or is_upload(plan.values[unit]) else "batch"
-            by_need.setdefault((kind, wanted), []).append(unit)
+        for local_index, unit in enumerate(units):
+            wanted = tuple(p for p in remote if not results[p].done[local_index])
+            if wanted:
+                # The batch API takes URLs only: local files and bytes are uploaded through the sync endpoint.
+                kind = "sync" if call.transport == "sync" or is_upload(plan.values[unit]) else "batch"
+                by_need.setdefault((kind, wanted), []).append(unit)
         groups.extend((kind, build_requests(plan, units, providers)) for (kind, providers), units in by_need.items())
     return groups
 
@@ -369,67 +386,94 @@ def _dry_run_frame(
     return out
 
 
-async def _send(
-    call: Call,
-    plan: Plan,
-    groups: list[tuple[str, Requests]],
-    results: dict[str, UnitResults],
-    cache: ResultCache | None,
-    cached: int,
-) -> dict[str, Any]:
-    """Send every group concurrently; results land in `results` (and the cache) as they arrive."""
-    spent = [0.0]
+async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict[str, ProviderColumns], dict[str, Any]]:
+    """Send everything window by window (two windows in flight, so jobs keep flowing across the boundary); each
+    window's results are stored in the cache as they arrive and turned into Arrow once the window is done."""
+    columns = {p: ProviderColumns(p, call.entry.row_output) for p in call.providers}
+    counts: dict[str, Any] = {"sent": 0, "cached": 0, "spent": 0.0, "jobs": 0}
 
     def budget_stop() -> str | None:
-        if call.max_cost is not None and spent[0] >= call.max_cost:
-            return f"max_cost=${call.max_cost:.4f} was reached (${spent[0]:.4f} spent)"
+        if call.max_cost is not None and counts["spent"] >= call.max_cost:
+            return f"max_cost=${call.max_cost:.4f} was reached (${counts['spent']:.4f} spent)"
         return None
 
-    transports: list[tuple[Any, Requests]] = []
-    for kind, requests in groups:
-        if kind == "local":
-            transports.append((LocalTransport(call.settings), requests))
-        elif kind == "sync":
-            transports.append((SyncTransport(call.settings), requests))
-        else:
-            transports.append((BatchTransport(call.settings, journal=cache, may_launch=budget_stop), requests))
+    remote = any(not call.in_process(p) for p in call.providers)
+    loop = asyncio.get_running_loop()
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edenframe-cache") if cache is not None else None
+    in_flight = asyncio.Semaphore(2)
+    with Progress(plan.units, call.entry.method, call.progress, call.settings.progress) as progress:
+        async with AsyncExitStack() as stack:
+            session = await stack.enter_async_context(open_session(call.settings)) if remote else None
+            transports: dict[str, Any] = {"local": LocalTransport(call.settings)}
+            if session is not None:
+                stop = budget_stop if call.max_cost is not None else None
+                transports["batch"] = BatchTransport(call.settings, session, journal=cache, may_launch=stop)
+                transports["sync"] = SyncTransport(call.settings, session)
 
-    total = sum(len(units) for _, requests in groups for units in requests.units)
-    with Progress(total, call.entry.method, call.progress, call.settings.progress, cached) as progress:
+            async def run_window(number: int, units: range) -> None:
+                async with in_flight:
+                    window = _window(call, plan, units, cache)
+                    counts["cached"] += window.cached
+                    progress.skip(window.cached)
+                    writes: list[asyncio.Future[None]] = []
 
-        def receiver(requests: Requests) -> Any:
-            index = {item["name"]: position for position, item in enumerate(requests.items)}
+                    def receiver(requests: Requests) -> Any:
+                        index = {item["name"]: position for position, item in enumerate(requests.items)}
 
-            def on_outcomes(outcomes: dict[str, Outcome]) -> None:
-                succeeded, charged = absorb(call.entry, requests, index, outcomes, results)
-                spent[0] += charged
-                if cache is not None and succeeded:
-                    cache.store(
-                        [
-                            (key, call.entry.path, p, {"record": record, "cost": float(results[p].costs[u])})
-                            for p, u, record in succeeded
-                            if not call.in_process(p) and (key := cache_keys(call, plan, p)[u]) is not None
-                        ]
-                    )
-                units = sum(len(requests.units[index[n]]) for n in outcomes if n in index)
-                failed = sum(
-                    1 for n in outcomes if n in index for u in requests.units[index[n]]
-                    if any(results[p].errors[u] is not None for p in requests.providers)
-                )
-                progress.advance(units, failed, spent[0])
+                        def on_outcomes(outcomes: dict[str, Outcome]) -> None:
+                            succeeded, charged = absorb(call.entry, requests, index, outcomes, window.results)
+                            counts["spent"] += charged
+                            if writer is not None and cache is not None and succeeded:
+                                entries = _cache_entries(call, window, succeeded)
+                                if entries:
+                                    writes.append(loop.run_in_executor(writer, cache.store, entries))
+                            done = failed = 0
+                            for name in outcomes:
+                                position = index.get(name)
+                                if position is None:
+                                    continue
+                                for unit in requests.units[position]:
+                                    done += 1
+                                    local_index = unit - units.start
+                                    failed += any(window.results[p].errors[local_index] is not None
+                                                  for p in requests.providers)
+                            progress.advance(done, failed, counts["spent"])
 
-            return on_outcomes
+                        return on_outcomes
 
-        from ._transport.batch import _all
+                    try:
+                        await _all(
+                            transports[kind].send(call.entry, requests.items, receiver(requests))
+                            for kind, requests in window.groups
+                        )
+                    finally:
+                        if writes:
+                            await asyncio.gather(*writes, return_exceptions=True)
+                    counts["sent"] += sum(len(requests.items) for _, requests in window.groups)
+                    for provider in call.providers:
+                        columns[provider].add(number, window.results[provider])
 
-        await _all(
-            transport.send(call.entry, requests.items, receiver(requests)) for transport, requests in transports
-        )
-    return {
-        "spent": round(spent[0], 10),
-        "sent": sum(len(requests.items) for _, requests in groups),
-        "jobs": sum(getattr(transport, "jobs_launched", 0) for transport, _ in transports),
-    }
+            try:
+                await _all(run_window(number, units) for number, units in enumerate(_window_ranges(call, plan)))
+            finally:
+                if writer is not None:
+                    writer.shutdown(wait=True)
+            counts["jobs"] = sum(getattr(t, "jobs_launched", 0) for t in transports.values())
+    counts["spent"] = round(counts["spent"], 10)
+    return columns, counts
+
+
+def _cache_entries(
+    call: Call, window: _Window, succeeded: list[tuple[str, int, dict[str, Any]]]
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    entries = []
+    for provider, unit, record in succeeded:
+        keys = window.keys.get(provider)
+        key = keys[unit - window.units.start] if keys is not None else None
+        if key is not None:
+            cost = window.results[provider].costs[unit - window.units.start]
+            entries.append((key, call.entry.path, provider, {"record": record, "cost": float(cost)}))
+    return entries
 
 
 async def _save_media(out: pd.DataFrame, call: Call) -> None:

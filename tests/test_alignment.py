@@ -53,7 +53,7 @@ def emulator() -> Iterator[EdenEmulator]:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frame=frames())
 def test_every_value_on_its_own_row(emulator: EdenEmulator, frame: pd.DataFrame) -> None:
-    edenframe.configure(api_key=emulator.api_key, base_url=emulator.base_url, poll_interval=0.005)
+    edenframe.configure(api_key=emulator.api_key, base_url=emulator.base_url, poll_interval=0.005, window_units=7)
     out = frame.eden.run("translation/automatic_translation", "text", providers="google", target_language="de")
     assert out.index.equals(frame.index)
     pd.testing.assert_frame_equal(out[["text", "other"]], frame)
@@ -74,7 +74,7 @@ def test_every_value_on_its_own_row(emulator: EdenEmulator, frame: pd.DataFrame)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frame=frames())
 def test_packed_rows_align(emulator: EdenEmulator, frame: pd.DataFrame) -> None:
-    edenframe.configure(api_key=emulator.api_key, base_url=emulator.base_url, poll_interval=0.005)
+    edenframe.configure(api_key=emulator.api_key, base_url=emulator.base_url, poll_interval=0.005, window_units=7)
     out = frame.eden.embed("text", providers="cohere")
     assert out.index.equals(frame.index)
     for position in range(len(frame)):

@@ -131,6 +131,20 @@ def test_more_than_500_rows_and_more_than_5_jobs() -> None:
         assert_rows_match(out.sample(200, random_state=1), "text/sentiment_analysis", "google", "sentiment", "review")
 
 
+def test_small_windows_stream_without_misplacing_anything(emulator: EdenEmulator) -> None:
+    edenframe.configure(window_units=37, batch_size=20)
+    texts = [f"text {i % 150}" for i in range(400)]  # duplicates across windows
+    df = pd.DataFrame({"review": texts}, index=np.arange(400)[::-1])
+    out = df.eden.sentiment("review", providers="google,amazon")
+    for provider in ("google", "amazon"):
+        assert_rows_match(out, "text/sentiment_analysis", provider, f"sentiment_{provider}", "review")
+    report = out.attrs["edenframe"]
+    # 150 distinct texts in windows of 37 (37, 37, 37, 37, 2), each cut into jobs of at most 20: 2+2+2+2+1
+    assert report["sent"] == 150 and report["deduplicated"] == 250 and report["jobs"] == 9
+    emb = df.eden.embed("review", providers="openai")
+    assert_rows_match(emb, "text/embeddings", "openai", "embed", "review")
+
+
 def test_failed_requests_provider_failures_and_failed_items() -> None:
     bad_launch, bad_provider, bad_request = "reject me at launch", "provider fails here", "request fails here"
     with EdenEmulator(

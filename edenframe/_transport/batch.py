@@ -21,7 +21,7 @@ from .._catalog import Subfeature
 from .._config import Settings
 from .._errors import APIError
 from . import Outcome, OutcomeCallback
-from .http import call, describe_error, open_session
+from .http import call, describe_error
 from .limiter import RateLimiter
 
 log = logging.getLogger("edenframe")
@@ -34,38 +34,40 @@ _FATAL_STATUSES = {
 
 
 class BatchTransport:
-    """Sends request items through `/{feature}/{subfeature}/batch/{name}/` jobs."""
+    """Sends request items through `/{feature}/{subfeature}/batch/{name}/` jobs.
+
+    One instance serves a whole run (every window of it), so the limit on running jobs holds across windows.
+    """
 
     def __init__(
-        self, settings: Settings, journal: Any = None, may_launch: Callable[[], str | None] | None = None
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        journal: Any = None,
+        may_launch: Callable[[], str | None] | None = None,
     ) -> None:
         self.settings = settings
+        self.session = session
         self.journal = journal  # a ResultCache, or None: no crash recovery
         self.may_launch = may_launch  # returns a reason to stop launching (budget reached), or None
         self.limiter = RateLimiter(settings.rate_limit)
+        self.running = asyncio.Semaphore(max(1, settings.max_running_jobs))
         self.jobs_launched = 0
         self.jobs_attached = 0
 
     async def send(self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
         by_name = {item["name"]: item for item in items}
-        limit = asyncio.Semaphore(max(1, self.settings.max_running_jobs))
-        async with open_session(self.settings) as session:
-            pending = await self._reattach(session, limit, entry, by_name, on_outcomes)
-            size = max(1, min(self.settings.batch_size, 500))
-            todo = [by_name[name] for name in by_name if name in pending]
-            chunks = [todo[start : start + size] for start in range(0, len(todo), size)]
-            await _all(self._run_chunk(session, limit, entry, chunk, on_outcomes) for chunk in chunks)
+        pending = await self._reattach(entry, by_name, on_outcomes)
+        size = max(1, min(self.settings.batch_size, 500))
+        todo = [by_name[name] for name in by_name if name in pending]
+        chunks = [todo[start : start + size] for start in range(0, len(todo), size)]
+        await _all(self._run_chunk(entry, chunk, on_outcomes) for chunk in chunks)
 
     def _job_url(self, entry: Subfeature, job: str) -> str:
         return f"{self.settings.base_url}/{entry.path}/batch/{job}/"
 
     async def _reattach(
-        self,
-        session: aiohttp.ClientSession,
-        limit: asyncio.Semaphore,
-        entry: Subfeature,
-        by_name: dict[str, dict[str, Any]],
-        on_outcomes: OutcomeCallback,
+        self, entry: Subfeature, by_name: dict[str, dict[str, Any]], on_outcomes: OutcomeCallback
     ) -> set[str]:
         """Collect journaled jobs that hold some of these items; returns the names still to send."""
         pending = set(by_name)
@@ -74,71 +76,69 @@ class BatchTransport:
         jobs = self.journal.open_jobs(entry.path, self.settings.base_url, list(by_name))
 
         async def attach(job: str, names: list[str]) -> None:
-            async with limit, _shared_slot(self.settings.job_semaphore):
-                url = self._job_url(entry, job)
-                status, page = await call(session, self.settings, "GET", url, params={"page": 1}, limiter=self.limiter)
+            url = self._job_url(entry, job)
+            async with self.running, _shared_slot(self.settings.job_semaphore):
+                status, page = await self._get(url, 1)
                 if status == 404:
                     self.journal.close_job(job)  # gone from the server (never launched, or deleted): resend
                     return
                 if status != 200 or not isinstance(page, dict):
                     raise _api_error("GET", url, status, page)
                 self.jobs_attached += 1
-                wanted = set(names) & set(by_name)
-                seen = await self._collect(session, url, page, wanted, on_outcomes)
-                pending.difference_update(seen)
-                await self._delete(session, url)
-                self.journal.close_job(job)
+                page = await self._wait(url, page)
+            wanted = set(names) & set(by_name)
+            seen = await self._read_pages(url, page, wanted, on_outcomes)
+            pending.difference_update(seen)
+            await self._delete(url)
+            self.journal.close_job(job)
 
         await _all(attach(job, names) for job, names in jobs.items())
         return pending
 
-    async def _run_chunk(
-        self,
-        session: aiohttp.ClientSession,
-        limit: asyncio.Semaphore,
-        entry: Subfeature,
-        chunk: list[dict[str, Any]],
-        on_outcomes: OutcomeCallback,
-    ) -> None:
+    async def _run_chunk(self, entry: Subfeature, chunk: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
         job = job_name(chunk)
         url = self._job_url(entry, job)
         names = [item["name"] for item in chunk]
-        async with limit, _shared_slot(self.settings.job_semaphore):
-            stop = self.may_launch() if self.may_launch is not None else None
-            if stop is not None:
-                on_outcomes({name: Outcome(error=f"not sent: {stop}") for name in names})
-                return
-            delivered: set[str] = set()
-            try:
+        delivered: set[str] = set()
+        try:
+            async with self.running, _shared_slot(self.settings.job_semaphore):
+                stop = self.may_launch() if self.may_launch is not None else None
+                if stop is not None:
+                    on_outcomes({name: Outcome(error=f"not sent: {stop}") for name in names})
+                    return
                 if self.journal is not None:
                     self.journal.record_job(job, entry.path, self.settings.base_url, names)
-                rejected = await self._launch(session, url, chunk)
+                rejected = await self._launch(url, chunk)
                 self.jobs_launched += 1
                 if rejected:
                     on_outcomes(rejected)
                     delivered.update(rejected)
-                delivered |= await self._collect(session, url, None, set(names) - delivered, on_outcomes)
-                await self._delete(session, url)
-                if self.journal is not None:
-                    self.journal.close_job(job)
-            except APIError as exc:
-                if exc.status in _FATAL_STATUSES:
-                    raise
-                on_outcomes({name: Outcome(error=str(exc)) for name in names if name not in delivered})
-                return
+                page = await self._wait(url, None)
+                if self.may_launch is not None:
+                    # Under a budget the next launch must see this job's cost: read its pages before letting go.
+                    delivered |= await self._read_pages(url, page, set(names) - delivered, on_outcomes)
+            # Otherwise the job no longer runs on the server: its slot goes to the next job while pages are read.
+            if self.may_launch is None:
+                delivered |= await self._read_pages(url, page, set(names) - delivered, on_outcomes)
+            await self._delete(url)
+            if self.journal is not None:
+                self.journal.close_job(job)
+        except APIError as exc:
+            if exc.status in _FATAL_STATUSES:
+                raise
+            on_outcomes({name: Outcome(error=str(exc)) for name in names if name not in delivered})
+            return
         missing = [name for name in names if name not in delivered]
         if missing:
             on_outcomes({name: Outcome(error=f"missing from the results of batch job {job}") for name in missing})
 
-    async def _launch(
-        self, session: aiohttp.ClientSession, url: str, chunk: list[dict[str, Any]]
-    ) -> dict[str, Outcome]:
+    async def _launch(self, url: str, chunk: list[dict[str, Any]]) -> dict[str, Outcome]:
         status, body = await call(
-            session, self.settings, "POST", url, json_body={"requests": chunk}, limiter=self.limiter
+            self.session, self.settings, "POST", url, json_body={"requests": chunk}, limiter=self.limiter
         )
         if status != 200 or not isinstance(body, dict):
             # A launch retried after a dropped connection may find its own job already there: attach to it.
-            existing, _ = await call(session, self.settings, "GET", url, params={"page": 1}, limiter=self.limiter)
+            existing, _ = await self._get(url, 1)
             if existing == 200:
                 return {}
             raise _api_error("POST", url, status, body)
@@ -150,35 +150,32 @@ class BatchTransport:
                 rejected[name] = Outcome(error=f"rejected by Eden AI: {detail or 'invalid request'}")
         return rejected
 
-    async def _collect(
-        self,
-        session: aiohttp.ClientSession,
-        url: str,
-        first_page: dict[str, Any] | None,
-        wanted: set[str],
-        on_outcomes: OutcomeCallback,
-    ) -> set[str]:
-        """Poll until no request is processing, then hand over every page's results as it is read.
+    async def _wait(self, url: str, page: dict[str, Any] | None) -> dict[str, Any]:
+        """Poll until no request of the job is processing (or `job_timeout` passes); returns the first page.
 
-        Only names in `wanted` are handed over, each once. Returns the names handed over.
+        Polls every `poll_interval` at first (most jobs finish within seconds), then less and less often.
         """
-        delivered: set[str] = set()
         started = time.monotonic()
         delay = self.settings.poll_interval
-        page = first_page
         while True:
             if page is None:
-                page = await self._page(session, url, 1)
-            if not _still_processing(page):
-                break
-            if time.monotonic() - started > self.settings.job_timeout:
-                timed_out = _timed_out(page, self.settings.job_timeout)
-                fresh = {n: o for n, o in timed_out.items() if n in wanted}
-                on_outcomes(fresh)
-                return set(fresh)
+                page = await self._page(url, 1)
+            if not _still_processing(page) or time.monotonic() - started > self.settings.job_timeout:
+                return page
             await asyncio.sleep(delay)
-            delay = min(delay * 1.5, self.settings.poll_max_interval)
+            if time.monotonic() - started > 8 * self.settings.poll_interval:
+                delay = min(delay * 1.5, self.settings.poll_max_interval)
             page = None
+
+    async def _read_pages(
+        self, url: str, page: dict[str, Any], wanted: set[str], on_outcomes: OutcomeCallback
+    ) -> set[str]:
+        """Hand over every page's results as it is read (names in `wanted`, each once); returns those names."""
+        delivered: set[str] = set()
+        if _still_processing(page):  # the job timed out: its stragglers end as errors
+            timed_out = {n: o for n, o in _timed_out(page, self.settings.job_timeout).items() if n in wanted}
+            on_outcomes(timed_out)
+            return set(timed_out)
         current = int(page.get("current_page") or 1)
         last = int(page.get("last_page") or 1)
         while True:
@@ -187,21 +184,23 @@ class BatchTransport:
                 on_outcomes(fresh)
                 delivered.update(fresh)
             if current >= last:
-                break
+                return delivered
             current += 1
-            page = await self._page(session, url, current)
+            page = await self._page(url, current)
             last = int(page.get("last_page") or last)
-        return delivered
 
-    async def _page(self, session: aiohttp.ClientSession, url: str, number: int) -> dict[str, Any]:
-        status, body = await call(session, self.settings, "GET", url, params={"page": number}, limiter=self.limiter)
+    async def _get(self, url: str, number: int) -> tuple[int, Any]:
+        return await call(self.session, self.settings, "GET", url, params={"page": number}, limiter=self.limiter)
+
+    async def _page(self, url: str, number: int) -> dict[str, Any]:
+        status, body = await self._get(url, number)
         if status != 200 or not isinstance(body, dict):
             raise _api_error("GET", url, status, body)
         return body
 
-    async def _delete(self, session: aiohttp.ClientSession, url: str) -> None:
+    async def _delete(self, url: str) -> None:
         try:
-            status, body = await call(session, self.settings, "DELETE", url, limiter=self.limiter)
+            status, body = await call(self.session, self.settings, "DELETE", url, limiter=self.limiter)
         except APIError as exc:
             log.warning("could not delete a collected batch job: %s", exc)
             return

@@ -4,13 +4,13 @@ retried with jittered exponential backoff; any other 4xx is returned to the call
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
 from typing import Any
 
 import aiohttp
+import orjson
 
 from .._config import Settings
 from .._errors import APIError
@@ -69,10 +69,13 @@ async def call(
             await limiter.wait()
         try:
             body_data = data() if callable(data) else data
-            async with session.request(method, url, json=json_body, params=params, data=body_data) as response:
+            payload = orjson.dumps(json_body) if json_body is not None else body_data
+            headers = {"Content-Type": "application/json"} if json_body is not None else None
+            async with session.request(method, url, data=payload, params=params, headers=headers) as response:
                 status = response.status
-                text = await response.text()
-                body = _parse(text)
+                raw = await response.read()
+                body = _parse(raw)
+                text = raw[:200].decode("utf-8", "replace")
                 if status == 429 or status >= 500:
                     retry_after = response.headers.get("Retry-After")
                     last_problem = f"HTTP {status}: {describe_error(body) or text[:200]}"
@@ -114,13 +117,13 @@ def _flatten_message(message: Any) -> str:
     return str(message)
 
 
-def _parse(text: str) -> Any:
-    if not text:
+def _parse(raw: bytes) -> Any:
+    if not raw:
         return None
     try:
-        return json.loads(text)
-    except ValueError:
-        return text
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode("utf-8", "replace")
 
 
 def _path_of(url: str) -> str:

@@ -17,7 +17,7 @@ from .._config import Settings
 from .._errors import APIError
 from . import Outcome, OutcomeCallback
 from .batch import _FATAL_STATUSES, _all, _api_error
-from .http import call, describe_error, open_session
+from .http import call, describe_error
 from .limiter import RateLimiter
 
 _FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache writes batch up)
@@ -26,14 +26,15 @@ _FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache wr
 class SyncTransport:
     """One HTTP request per item; `settings.sync_concurrency` in flight, `settings.rate_limit` per second."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
         self.settings = settings
+        self.session = session
         self.limiter = RateLimiter(settings.rate_limit)
+        self.slots = asyncio.Semaphore(max(1, settings.sync_concurrency))
         self.jobs_launched = 0
 
     async def send(self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
         url = f"{self.settings.base_url}/{entry.path}/"
-        slots = asyncio.Semaphore(max(1, self.settings.sync_concurrency))
         buffer: dict[str, Outcome] = {}
         flushed = time.monotonic()
 
@@ -45,17 +46,16 @@ class SyncTransport:
                 buffer.clear()
                 flushed = time.monotonic()
 
-        async def one(session: aiohttp.ClientSession, item: dict[str, Any]) -> None:
-            async with slots:
-                hand_over(item["name"], await self._request(session, url, item))
+        async def one(item: dict[str, Any]) -> None:
+            async with self.slots:
+                hand_over(item["name"], await self._request(self.session, url, item))
 
-        async with open_session(self.settings) as session:
-            try:
-                await _all(one(session, item) for item in items)
-            finally:
-                if buffer:
-                    on_outcomes(dict(buffer))
-                    buffer.clear()
+        try:
+            await _all(one(item) for item in items)
+        finally:
+            if buffer:
+                on_outcomes(dict(buffer))
+                buffer.clear()
 
     async def _request(self, session: aiohttp.ClientSession, url: str, item: dict[str, Any]) -> Outcome:
         body = {key: value for key, value in item.items() if key != "name"}
