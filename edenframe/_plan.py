@@ -52,10 +52,14 @@ class Requests:
     units: list[list[int]]
 
 
-def build_requests(plan: Plan, units: Sequence[int], providers: tuple[str, ...]) -> Requests:
+def build_requests(
+    plan: Plan, units: Sequence[int], providers: tuple[str, ...], content_names: bool = True
+) -> Requests:
     """The request items that send `units` to `providers`: one per unit, or packed for list-input subfeatures.
 
-    Each item's `name` is a content hash of everything it sends, so equal requests always get equal names.
+    Each item's `name` is a content hash of everything it sends, so equal requests always get equal names (what
+    matching results, job names and crash recovery rely on). Items that never leave the process (the offline
+    engine) can do with `content_names=False`: names unique within the call, at no hashing cost.
     """
     entry = plan.entry
     joined = ",".join(providers)
@@ -67,7 +71,7 @@ def build_requests(plan: Plan, units: Sequence[int], providers: tuple[str, ...])
         value: Any = [plan.values[u] for u in group] if entry.pack is not None else plan.values[group[0]]
         field = "file" if is_upload(value) else entry.input_field
         item = {**plan.params, field: value, "providers": joined}
-        item["name"] = "ef-" + name_of(field, value)[:32]
+        item["name"] = "ef-" + name_of(field, value)[:32] if content_names else f"unit-{group[0]}"
         items.append(item)
     return Requests(providers=providers, items=items, units=groups)
 

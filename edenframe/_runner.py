@@ -290,7 +290,7 @@ def _groups(call: Call, plan: Plan, units: range, results: dict[str, UnitResults
     groups: list[tuple[str, Requests]] = []
     local = tuple(p for p in call.providers if call.in_process(p))
     if local:
-        groups.append(("local", build_requests(plan, units, local)))
+        groups.append(("local", build_requests(plan, units, local, content_names=False)))
     remote = [p for p in call.providers if not call.in_process(p)]
     if remote:
         by_need: dict[tuple[str, tuple[str, ...]], list[int]] = {}

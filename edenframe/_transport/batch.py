@@ -73,14 +73,15 @@ class BatchTransport:
         pending = set(by_name)
         if self.journal is None:
             return pending
-        jobs = self.journal.open_jobs(entry.path, self.settings.base_url, list(by_name))
+        jobs = await asyncio.to_thread(self.journal.open_jobs, entry.path, self.settings.base_url, list(by_name))
 
         async def attach(job: str, names: list[str]) -> None:
             url = self._job_url(entry, job)
             async with self.running, _shared_slot(self.settings.job_semaphore):
                 status, page = await self._get(url, 1)
                 if status == 404:
-                    self.journal.close_job(job)  # gone from the server (never launched, or deleted): resend
+                    # gone from the server (never launched, or deleted): resend
+                    await asyncio.to_thread(self.journal.close_job, job)
                     return
                 if status != 200 or not isinstance(page, dict):
                     raise _api_error("GET", url, status, page)
@@ -90,7 +91,7 @@ class BatchTransport:
             seen = await self._read_pages(url, page, wanted, on_outcomes)
             pending.difference_update(seen)
             await self._delete(url)
-            self.journal.close_job(job)
+            await asyncio.to_thread(self.journal.close_job, job)
 
         await _all(attach(job, names) for job, names in jobs.items())
         return pending
@@ -106,8 +107,8 @@ class BatchTransport:
                 if stop is not None:
                     on_outcomes({name: Outcome(error=f"not sent: {stop}") for name in names})
                     return
-                if self.journal is not None:
-                    self.journal.record_job(job, entry.path, self.settings.base_url, names)
+                if self.journal is not None:  # journaled before launch, off the event loop
+                    await asyncio.to_thread(self.journal.record_job, job, entry.path, self.settings.base_url, names)
                 rejected = await self._launch(url, chunk)
                 self.jobs_launched += 1
                 if rejected:
@@ -122,7 +123,7 @@ class BatchTransport:
                 delivered |= await self._read_pages(url, page, set(names) - delivered, on_outcomes)
             await self._delete(url)
             if self.journal is not None:
-                self.journal.close_job(job)
+                await asyncio.to_thread(self.journal.close_job, job)
         except APIError as exc:
             if exc.status in _FATAL_STATUSES:
                 raise
