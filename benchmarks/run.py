@@ -375,7 +375,7 @@ def bench_typed_columns(scale: Scale, profiles: Profiles) -> list[Figure]:
 
     def edenframe_columns() -> pd.DataFrame:
         results = {PROVIDER: UnitResults(PROVIDER, 0, plan.units)}
-        absorb(entry, requests, index, outcomes, results)
+        absorb(entry, requests, index, outcomes, results, keep=False)  # as a run without a cache does
         columns = ProviderColumns(PROVIDER, entry.row_output)
         columns.add(0, results[PROVIDER])
         result = columns.finish(plan.row_unit)

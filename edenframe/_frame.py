@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._results import UnitResults
 from ._schema import STR as STR_TYPE
@@ -67,12 +68,15 @@ class ProviderColumns:
         table = pa.concat_arrays([o[0] for o in order]) if order else pa.array([], type=arrow_type)
         errors = pa.concat_arrays([o[1] for o in order]) if order else pa.array([], type=pa.string())
         costs = np.concatenate([o[2] for o in order]) if order else np.zeros(0)
-        positions = pa.array(rows, mask=rows < 0)
-        taken = table.take(positions)
+        if len(rows) == len(table) and np.array_equal(rows, np.arange(len(rows))):
+            taken, row_errors = table, errors  # every row distinct and sent: no reordering to do (nor to copy)
+        else:
+            positions = pa.array(rows, mask=rows < 0)
+            taken, row_errors = table.take(positions), errors.take(positions)
         # flatten() (unlike field()) carries the struct's own nulls into each field: a failed row stays NA everywhere.
         flat = taken.flatten()
         fields = {name: _to_pandas(flat[i], t) for i, (name, t) in enumerate(self.schema.fields)}
-        error = pd.StringDtype().__from_arrow__(errors.take(positions))
+        error = pd.StringDtype().__from_arrow__(row_errors)
         failed = int((~error.isna()).sum())
         return ProviderResult(self.provider, fields, error, _row_costs(rows, costs), failed)
 
@@ -141,11 +145,13 @@ def _to_pandas(array: pa.Array, t: Type) -> Any:
 
 
 def _categorical(array: pa.Array, t: Enum) -> pd.Categorical:
-    codes, uniques = pd.factorize(array.to_numpy(zero_copy_only=False))
+    # Dictionary-encode in Arrow: only the few distinct labels ever become Python strings.
+    encoded = pc.dictionary_encode(array)
+    labels = encoded.dictionary.to_pylist()
     lookup = {c.lower(): c for c in t.values}
-    labels = [lookup.get(str(u).lower(), str(u)) for u in uniques]
+    normalised = [lookup.get(str(label).lower(), str(label)) for label in labels]
     categories = list(t.values)
-    unexpected = sorted(set(labels) - set(categories))
+    unexpected = sorted(set(normalised) - set(categories))
     if unexpected:
         # Keep the provider's label rather than turning it into NA: no result is silently dropped.
         warnings.warn(
@@ -154,8 +160,9 @@ def _categorical(array: pa.Array, t: Enum) -> pd.Categorical:
         )
         categories += unexpected
     position = {label: i for i, label in enumerate(categories)}
-    mapped = np.array([position[label] for label in labels] + [-1], dtype=np.int64)
-    return pd.Categorical.from_codes(mapped[codes], categories=categories)
+    mapped = np.array([position[label] for label in normalised] + [-1], dtype=np.int64)
+    indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return pd.Categorical.from_codes(mapped[indices], categories=categories)
 
 
 def _row_costs(rows: np.ndarray, unit_costs: np.ndarray) -> np.ndarray:

@@ -51,8 +51,10 @@ def absorb(
     index: dict[str, int],
     outcomes: dict[str, Outcome],
     results: dict[str, UnitResults],
+    keep: bool = True,
 ) -> tuple[list[tuple[str, int, dict[str, Any]]], float]:
-    """Put each outcome's provider results on its units (see `_absorb`).
+    """Put each outcome's provider results on its units (see `_absorb`); `keep=False` skips listing the successes
+    (nothing to cache).
 
     The cyclic garbage collector is paused meanwhile: the loop allocates one small acyclic object per result, and
     each collection it would trigger walks every response of the run so far (measured: half of the loop's time).
@@ -60,7 +62,7 @@ def absorb(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _absorb(entry, requests, index, outcomes, results)
+        return _absorb(entry, requests, index, outcomes, results, keep)
     finally:
         if enabled:
             gc.enable()
@@ -72,6 +74,7 @@ def _absorb(
     index: dict[str, int],
     outcomes: dict[str, Outcome],
     results: dict[str, UnitResults],
+    keep: bool,
 ) -> tuple[list[tuple[str, int, dict[str, Any]]], float]:
     """Put each outcome's provider results on its units.
 
@@ -115,7 +118,8 @@ def _absorb(
                 result.records[first] = obj
                 result.errors[first] = None
                 result.done[first] = True
-                succeeded.append((provider, units[0], obj))  # type: ignore[arg-type]
+                if keep:
+                    succeeded.append((provider, units[0], obj))  # type: ignore[arg-type]
                 continue
             records = _unit_records(entry, obj, len(units))  # type: ignore[arg-type]
             if isinstance(records, str):
@@ -127,7 +131,8 @@ def _absorb(
                     result.set_error(unit, f"the provider returned no {pack_field} entry for this input")
                 else:
                     result.set_record(unit, record)
-                    succeeded.append((provider, unit, record))
+                    if keep:
+                        succeeded.append((provider, unit, record))
     return succeeded, charged
 
 

@@ -421,7 +421,9 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                         index = {item["name"]: position for position, item in enumerate(requests.items)}
 
                         def on_outcomes(outcomes: dict[str, Outcome]) -> None:
-                            succeeded, charged = absorb(call.entry, requests, index, outcomes, window.results)
+                            succeeded, charged = absorb(
+                                call.entry, requests, index, outcomes, window.results, keep=cache is not None
+                            )
                             counts["spent"] += charged
                             if writer is not None and cache is not None and succeeded:
                                 entries = _cache_entries(call, window, succeeded)
