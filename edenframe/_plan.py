@@ -91,11 +91,6 @@ def content_namer(constant: Any) -> Callable[..., str]:
     return name
 
 
-def content_hash(payload: Any) -> str:
-    """sha256 of the canonical JSON of `payload` (sorted keys, no whitespace; files by path or content digest)."""
-    return hashlib.sha256(_canonical(payload).encode("utf-8")).hexdigest()
-
-
 def _canonical(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_stand_in)
 

@@ -37,6 +37,8 @@ class UnitResults:
 
     def set_error(self, unit: int, message: str) -> None:
         local = unit - self.start
+        if self.records[local] is not None:
+            return  # a result that arrived (and was paid for) is never replaced by a later error about it
         self.records[local], self.errors[local], self.done[local] = None, message, True
 
 

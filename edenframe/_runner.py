@@ -28,8 +28,8 @@ from ._progress import Progress
 from ._report import RunReport
 from ._results import UnitResults, absorb, response_key
 from ._transport import Outcome
-from ._transport.batch import BatchTransport, _all
-from ._transport.http import open_session
+from ._transport.batch import BatchTransport
+from ._transport.http import gather_all, open_session
 from ._transport.local import LOCAL, LocalTransport
 from ._transport.sync import SyncTransport
 from ._validate import check_column, check_params
@@ -407,8 +407,10 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
             transports: dict[str, Any] = {"local": LocalTransport(call.settings)}
             if session is not None:
                 stop = budget_stop if call.max_cost is not None else None
-                transports["batch"] = BatchTransport(call.settings, session, journal=cache, may_launch=stop)
-                transports["sync"] = SyncTransport(call.settings, session)
+                transports["batch"] = BatchTransport(
+                    call.settings, session, journal=cache, may_launch=stop, journal_writer=writer
+                )
+                transports["sync"] = SyncTransport(call.settings, session, may_launch=stop)
 
             async def run_window(number: int, units: range) -> None:
                 async with in_flight:
@@ -444,7 +446,7 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                         return on_outcomes
 
                     try:
-                        await _all(
+                        await gather_all(
                             transports[kind].send(call.entry, requests.items, receiver(requests))
                             for kind, requests in window.groups
                         )
@@ -456,7 +458,7 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                         columns[provider].add(number, window.results[provider])
 
             try:
-                await _all(run_window(number, units) for number, units in enumerate(_window_ranges(call, plan)))
+                await gather_all(run_window(number, units) for number, units in enumerate(_window_ranges(call, plan)))
             finally:
                 if writer is not None:
                     writer.shutdown(wait=True)

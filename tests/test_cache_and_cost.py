@@ -326,3 +326,56 @@ def test_api_key_never_leaks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
         assert secret.encode() not in path.read_bytes()
     with sqlite3.connect(tmp_path / "c.sqlite3") as db:
         assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 19
+
+
+class _BrokenSecondPage(EdenEmulator):
+    """An emulator whose result page 2 always fails (500): earlier pages must keep their results."""
+
+    def _get_job(self, request, entry, job_name):  # type: ignore[no-untyped-def]
+        from edenframe.testing import _emulator
+
+        if request.query.get("page") == "2":
+            return _emulator._error(500, "Internal Server Error", "page 2 broken")
+        return super()._get_job(request, entry, job_name)
+
+
+def test_a_failing_later_page_never_overwrites_results_already_received() -> None:
+    with _BrokenSecondPage(page_size=3) as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, max_retries=1,
+                            backoff_base=0.001)
+        with pytest.warns(edenframe.RowErrorWarning, match="3 of 6 rows failed"):
+            out = reviews(6).eden.sentiment("review", providers="google")
+        assert out["sentiment_error"].iloc[:3].isna().all() and out["sentiment_error"].iloc[3:].notna().all()
+        assert_correct(out)
+        with pytest.warns(edenframe.RowErrorWarning):  # the rerun re-attaches and meets the same broken page
+            again = reviews(6).eden.sentiment("review", providers="google")
+        assert again.attrs["edenframe"]["cached"] == 3
+        assert charged_twice(emu) == []
+
+
+def test_reattached_job_spanning_windows_is_paid_once() -> None:
+    with EdenEmulator(job_seconds=0.5) as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
+        df = reviews(8, tag="span ")
+
+        async def interrupted() -> None:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(df.eden.arun(SENTIMENT, "review", providers="google"), 0.2)
+
+        asyncio.run(interrupted())
+        edenframe.configure(window_units=2)  # the rerun cuts the same rows into other windows
+        out = df.eden.sentiment("review", providers="google")
+        assert len([c for c in emu.calls if c.method == "POST"]) == 1
+        assert charged_twice(emu) == [] and len(emu.ledger) == 8
+    assert_correct(out)
+
+
+def test_budget_also_caps_the_sync_transport() -> None:
+    with EdenEmulator() as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, sync_concurrency=2)
+        per_row = edenframe.testing.synthetic_cost(edenframe.get_subfeature(SENTIMENT), "synthetic", {"text": "x"})
+        with pytest.warns(edenframe.RowErrorWarning), pytest.warns(RuntimeWarning, match="no price is known"):
+            out = reviews(40).eden.sentiment("review", providers="synthetic", transport="sync", max_cost=per_row * 5)
+        sent = len([c for c in emu.calls if c.method == "POST"])
+    assert 5 <= sent <= 8  # at most the requests in flight when the budget was reached go beyond it
+    assert out["sentiment_error"].dropna().str.contains("max_cost").sum() == 40 - sent

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,16 +22,11 @@ from .._catalog import Subfeature
 from .._config import Settings
 from .._errors import APIError
 from . import Outcome, OutcomeCallback
-from .http import call, describe_error
+from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all
 from .limiter import RateLimiter
 
 log = logging.getLogger("edenframe")
 
-_FATAL_STATUSES = {
-    401: "Eden AI rejected the API key",
-    402: "the Eden AI account has no credits left",
-    403: "Eden AI refused access (check the API key and the Authorization header)",
-}
 
 
 class BatchTransport:
@@ -45,10 +41,16 @@ class BatchTransport:
         session: aiohttp.ClientSession,
         journal: Any = None,
         may_launch: Callable[[], str | None] | None = None,
+        journal_writer: Executor | None = None,
     ) -> None:
         self.settings = settings
         self.session = session
         self.journal = journal  # a ResultCache, or None: no crash recovery
+        # The journal is written on the thread that stores results, in order: a job is marked collected only after
+        # the results handed over before it are stored.
+        self.journal_writer = journal_writer
+        # Outcomes of re-attached jobs for items of other windows of the run, handed over when those are sent.
+        self.stash: dict[str, Outcome] = {}
         self.may_launch = may_launch  # returns a reason to stop launching (budget reached), or None
         self.limiter = RateLimiter(settings.rate_limit)
         self.running = asyncio.Semaphore(max(1, settings.max_running_jobs))
@@ -57,11 +59,15 @@ class BatchTransport:
 
     async def send(self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
         by_name = {item["name"]: item for item in items}
+        stashed = {name: self.stash.pop(name) for name in list(by_name) if name in self.stash}
+        if stashed:
+            on_outcomes(stashed)
+            by_name = {name: item for name, item in by_name.items() if name not in stashed}
         pending = await self._reattach(entry, by_name, on_outcomes)
         size = max(1, min(self.settings.batch_size, 500))
         todo = [by_name[name] for name in by_name if name in pending]
         chunks = [todo[start : start + size] for start in range(0, len(todo), size)]
-        await _all(self._run_chunk(entry, chunk, on_outcomes) for chunk in chunks)
+        await gather_all(self._run_chunk(entry, chunk, on_outcomes) for chunk in chunks)
 
     def _job_url(self, entry: Subfeature, job: str) -> str:
         return f"{self.settings.base_url}/{entry.path}/batch/{job}/"
@@ -77,23 +83,41 @@ class BatchTransport:
 
         async def attach(job: str, names: list[str]) -> None:
             url = self._job_url(entry, job)
-            async with self.running, _shared_slot(self.settings.job_semaphore):
-                status, page = await self._get(url, 1)
-                if status == 404:
-                    # gone from the server (never launched, or deleted): resend
-                    await asyncio.to_thread(self.journal.close_job, job)
-                    return
-                if status != 200 or not isinstance(page, dict):
-                    raise _api_error("GET", url, status, page)
-                self.jobs_attached += 1
-                page = await self._wait(url, page)
             wanted = set(names) & set(by_name)
-            seen = await self._read_pages(url, page, wanted, on_outcomes)
-            pending.difference_update(seen)
-            await self._delete(url)
-            await asyncio.to_thread(self.journal.close_job, job)
+            delivered: set[str] = set()
 
-        await _all(attach(job, names) for job, names in jobs.items())
+            def keep_others(outcomes: dict[str, Outcome]) -> None:
+                # Items of this job that belong to other windows of the run wait in the stash for their window.
+                mine = {name: outcome for name, outcome in outcomes.items() if name in wanted}
+                self.stash.update({name: o for name, o in outcomes.items() if name not in wanted})
+                if mine:
+                    on_outcomes(mine)
+
+            try:
+                async with self.running, _shared_slot(self.settings.job_semaphore):
+                    status, page = await self._get(url, 1)
+                    if status == 404:
+                        # gone from the server (never launched, or deleted): resend
+                        await self._journal(self.journal.close_job, job)
+                        return
+                    if status != 200 or not isinstance(page, dict):
+                        raise api_error("GET", url, status, page)
+                    self.jobs_attached += 1
+                    page = await self._wait(url, page)
+                await self._read_pages(url, page, set(names), delivered, keep_others)
+            except APIError as exc:
+                if exc.status in FATAL_STATUSES:
+                    raise
+                # Paid for but unreadable now: the job stays journaled for the next run; these rows get the error.
+                failed = {name: Outcome(error=str(exc)) for name in wanted if name not in delivered}
+                on_outcomes(failed)
+                pending.difference_update(wanted)
+                return
+            pending.difference_update(wanted & delivered)
+            await self._delete(url)
+            await self._journal(self.journal.close_job, job)
+
+        await gather_all(attach(job, names) for job, names in jobs.items())
         return pending
 
     async def _run_chunk(self, entry: Subfeature, chunk: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
@@ -108,7 +132,7 @@ class BatchTransport:
                     on_outcomes({name: Outcome(error=f"not sent: {stop}") for name in names})
                     return
                 if self.journal is not None:  # journaled before launch, off the event loop
-                    await asyncio.to_thread(self.journal.record_job, job, entry.path, self.settings.base_url, names)
+                    await self._journal(self.journal.record_job, job, entry.path, self.settings.base_url, names)
                 rejected = await self._launch(url, chunk)
                 self.jobs_launched += 1
                 if rejected:
@@ -117,15 +141,15 @@ class BatchTransport:
                 page = await self._wait(url, None)
                 if self.may_launch is not None:
                     # Under a budget the next launch must see this job's cost: read its pages before letting go.
-                    delivered |= await self._read_pages(url, page, set(names) - delivered, on_outcomes)
+                    await self._read_pages(url, page, set(names), delivered, on_outcomes)
             # Otherwise the job no longer runs on the server: its slot goes to the next job while pages are read.
             if self.may_launch is None:
-                delivered |= await self._read_pages(url, page, set(names) - delivered, on_outcomes)
+                await self._read_pages(url, page, set(names), delivered, on_outcomes)
             await self._delete(url)
             if self.journal is not None:
-                await asyncio.to_thread(self.journal.close_job, job)
+                await self._journal(self.journal.close_job, job)
         except APIError as exc:
-            if exc.status in _FATAL_STATUSES:
+            if exc.status in FATAL_STATUSES:
                 raise
             on_outcomes({name: Outcome(error=str(exc)) for name in names if name not in delivered})
             return
@@ -142,7 +166,7 @@ class BatchTransport:
             existing, _ = await self._get(url, 1)
             if existing == 200:
                 return {}
-            raise _api_error("POST", url, status, body)
+            raise api_error("POST", url, status, body)
         rejected = {}
         for failed in body.get("failed_requests") or []:
             name = failed.get("name") if isinstance(failed, dict) else None
@@ -169,14 +193,17 @@ class BatchTransport:
             page = None
 
     async def _read_pages(
-        self, url: str, page: dict[str, Any], wanted: set[str], on_outcomes: OutcomeCallback
-    ) -> set[str]:
-        """Hand over every page's results as it is read (names in `wanted`, each once); returns those names."""
-        delivered: set[str] = set()
+        self, url: str, page: dict[str, Any], wanted: set[str], delivered: set[str], on_outcomes: OutcomeCallback
+    ) -> None:
+        """Hand over every page's results as it is read (names in `wanted`, each once), adding them to `delivered`
+        as they go: if a later page fails, the caller knows exactly which results already arrived."""
         if _still_processing(page):  # the job timed out: its stragglers end as errors
-            timed_out = {n: o for n, o in _timed_out(page, self.settings.job_timeout).items() if n in wanted}
+            timed_out = {
+                n: o for n, o in _timed_out(page, self.settings.job_timeout).items() if n in wanted - delivered
+            }
             on_outcomes(timed_out)
-            return set(timed_out)
+            delivered.update(timed_out)
+            return
         current = int(page.get("current_page") or 1)
         last = int(page.get("last_page") or 1)
         while True:
@@ -185,10 +212,16 @@ class BatchTransport:
                 on_outcomes(fresh)
                 delivered.update(fresh)
             if current >= last:
-                return delivered
+                return
             current += 1
             page = await self._page(url, current)
             last = int(page.get("last_page") or last)
+
+    async def _journal(self, write: Callable[..., Any], *args: Any) -> None:
+        if self.journal_writer is None:
+            await asyncio.to_thread(write, *args)
+        else:
+            await asyncio.get_running_loop().run_in_executor(self.journal_writer, write, *args)
 
     async def _get(self, url: str, number: int) -> tuple[int, Any]:
         return await call(self.session, self.settings, "GET", url, params={"page": number}, limiter=self.limiter)
@@ -196,7 +229,7 @@ class BatchTransport:
     async def _page(self, url: str, number: int) -> dict[str, Any]:
         status, body = await self._get(url, number)
         if status != 200 or not isinstance(body, dict):
-            raise _api_error("GET", url, status, body)
+            raise api_error("GET", url, status, body)
         return body
 
     async def _delete(self, url: str) -> None:
@@ -206,19 +239,7 @@ class BatchTransport:
             log.warning("could not delete a collected batch job: %s", exc)
             return
         if status not in (200, 202, 204, 404):
-            log.warning("could not delete a collected batch job: %s", _api_error("DELETE", url, status, body))
-
-
-async def _all(coroutines: Any) -> None:
-    """Run coroutines concurrently; on the first failure (or cancellation) cancel the rest and re-raise."""
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+            log.warning("could not delete a collected batch job: %s", api_error("DELETE", url, status, body))
 
 
 @asynccontextmanager
@@ -269,10 +290,3 @@ def _timed_out(page: dict[str, Any], limit: float) -> dict[str, Outcome]:
         if isinstance(request, dict) and request.get("status") == "processing" and request.get("name"):
             results[request["name"]] = Outcome(error=f"the batch job was still processing after {limit:.0f} s")
     return results
-
-
-def _api_error(method: str, url: str, status: int, body: Any) -> APIError:
-    path = url.split("?", 1)[0]
-    reason = _FATAL_STATUSES.get(status, "Eden AI answered with an error")
-    detail = describe_error(body)
-    return APIError(f"{reason}: {method} {path} -> HTTP {status}" + (f": {detail}" if detail else ""), status, body)

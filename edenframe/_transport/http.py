@@ -129,3 +129,29 @@ def _parse(raw: bytes) -> Any:
 def _path_of(url: str) -> str:
     # Log and error messages carry the path only: never a query string or credentials.
     return url.split("?", 1)[0]
+
+
+FATAL_STATUSES = {
+    401: "Eden AI rejected the API key",
+    402: "the Eden AI account has no credits left",
+    403: "Eden AI refused access (check the API key and the Authorization header)",
+}
+
+
+def api_error(method: str, url: str, status: int, body: Any) -> APIError:
+    path = url.split("?", 1)[0]
+    reason = FATAL_STATUSES.get(status, "Eden AI answered with an error")
+    detail = describe_error(body)
+    return APIError(f"{reason}: {method} {path} -> HTTP {status}" + (f": {detail}" if detail else ""), status, body)
+
+
+async def gather_all(coroutines: Any) -> None:
+    """Run coroutines concurrently; on the first failure (or cancellation) cancel the rest and re-raise."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

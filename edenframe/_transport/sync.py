@@ -7,6 +7,7 @@ import asyncio
 import functools
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,7 @@ from .._catalog import Subfeature
 from .._config import Settings
 from .._errors import APIError
 from . import Outcome, OutcomeCallback
-from .batch import _FATAL_STATUSES, _all, _api_error
-from .http import call, describe_error
+from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all
 from .limiter import RateLimiter
 
 _FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache writes batch up)
@@ -26,9 +26,15 @@ _FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache wr
 class SyncTransport:
     """One HTTP request per item; `settings.sync_concurrency` in flight, `settings.rate_limit` per second."""
 
-    def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        may_launch: Callable[[], str | None] | None = None,
+    ) -> None:
         self.settings = settings
         self.session = session
+        self.may_launch = may_launch  # returns a reason to stop sending (budget reached), or None
         self.limiter = RateLimiter(settings.rate_limit)
         self.slots = asyncio.Semaphore(max(1, settings.sync_concurrency))
         self.jobs_launched = 0
@@ -41,17 +47,22 @@ class SyncTransport:
         def hand_over(name: str, outcome: Outcome, force: bool = False) -> None:
             nonlocal flushed
             buffer[name] = outcome
-            if force or len(buffer) >= 50 or time.monotonic() - flushed > _FLUSH_EVERY:
+            # Under a budget every answer counts at once, so the spending check before each request is current.
+            if force or self.may_launch is not None or len(buffer) >= 50 or time.monotonic() - flushed > _FLUSH_EVERY:
                 on_outcomes(dict(buffer))
                 buffer.clear()
                 flushed = time.monotonic()
 
         async def one(item: dict[str, Any]) -> None:
             async with self.slots:
+                stop = self.may_launch() if self.may_launch is not None else None
+                if stop is not None:
+                    hand_over(item["name"], Outcome(error=f"not sent: {stop}"))
+                    return
                 hand_over(item["name"], await self._request(self.session, url, item))
 
         try:
-            await _all(one(item) for item in items)
+            await gather_all(one(item) for item in items)
         finally:
             if buffer:
                 on_outcomes(dict(buffer))
@@ -71,8 +82,8 @@ class SyncTransport:
             return Outcome(error=f"cannot read the file {upload}: {exc.strerror or exc}")
         except APIError as exc:
             return Outcome(error=str(exc))
-        if status in _FATAL_STATUSES:
-            raise _api_error("POST", url, status, answer)
+        if status in FATAL_STATUSES:
+            raise api_error("POST", url, status, answer)
         if status != 200:
             detail = describe_error(answer)
             return Outcome(error=f"rejected by Eden AI (HTTP {status})" + (f": {detail}" if detail else ""))
