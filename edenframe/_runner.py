@@ -431,17 +431,20 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                                 entries = _cache_entries(call, window, succeeded)
                                 if entries:
                                     writes.append(loop.run_in_executor(writer, cache.store, entries))
-                            done = failed = 0
-                            for name in outcomes:
-                                position = index.get(name)
-                                if position is None:
-                                    continue
-                                for unit in requests.units[position]:
-                                    done += 1
-                                    local_index = unit - units.start
-                                    failed += any(window.results[p].errors[local_index] is not None
-                                                  for p in requests.providers)
-                            progress.advance(done, failed, counts["spent"])
+                            if progress.show:  # counting per input costs time: only for a visible bar
+                                done = failed = 0
+                                for name in outcomes:
+                                    position = index.get(name)
+                                    if position is None:
+                                        continue
+                                    for unit in requests.units[position]:
+                                        done += 1
+                                        local_index = unit - units.start
+                                        failed += any(
+                                            window.results[p].errors[local_index] is not None
+                                            for p in requests.providers
+                                        )
+                                progress.advance(done, failed, counts["spent"])
 
                         return on_outcomes
 
