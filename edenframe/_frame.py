@@ -27,7 +27,6 @@ class ProviderResult:
     fields: dict[str, Any]  # field name -> array-like, one value per input row
     error: pd.arrays.StringArray | Any
     cost: np.ndarray
-    failed_rows: int
 
 
 def provider_slug(provider: str) -> str:
@@ -77,8 +76,7 @@ class ProviderColumns:
         flat = taken.flatten()
         fields = {name: _to_pandas(flat[i], t) for i, (name, t) in enumerate(self.schema.fields)}
         error = pd.StringDtype().__from_arrow__(row_errors)
-        failed = int((~error.isna()).sum())
-        return ProviderResult(self.provider, fields, error, _row_costs(rows, costs), failed)
+        return ProviderResult(self.provider, fields, error, _row_costs(rows, costs))
 
 
 def _to_arrow(records: list[dict[str, Any] | None], schema: Struct, errors: list[str | None]) -> pa.StructArray:

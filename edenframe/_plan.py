@@ -136,8 +136,12 @@ def input_values(values: pd.Series, column: str, files: bool = False) -> tuple[n
         raw = raw.copy()
         for position in np.flatnonzero(present):
             raw[position] = _file_input(raw[position], column, values.index[position])
-    is_text = np.fromiter((isinstance(v, str) for v in raw[present]), dtype=bool, count=int(present.sum()))
-    if not files and not is_text.all():
+    is_text = (
+        np.ones(int(present.sum()), dtype=bool)  # file cells were checked one by one above
+        if files
+        else np.fromiter((isinstance(v, str) for v in raw[present]), dtype=bool, count=int(present.sum()))
+    )
+    if not is_text.all():
         position = int(np.flatnonzero(present)[np.flatnonzero(~is_text)[0]])
         bad = raw[position]
         raise ValidationError(

@@ -4,6 +4,8 @@ they arrive, then handed to the frame builder and dropped (so memory stays bound
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ._catalog import Subfeature
@@ -55,87 +57,78 @@ def absorb(
     results: dict[str, UnitResults],
     keep: bool = True,
 ) -> tuple[list[tuple[str, int, dict[str, Any]]], float]:
-    """Put each outcome's provider results on its units (see `_absorb`); `keep=False` skips listing the successes
-    (nothing to cache).
-
-    The cyclic garbage collector is paused meanwhile: the loop allocates one small acyclic object per result, and
-    each collection it would trigger walks every response of the run so far (measured: half of the loop's time).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _absorb(entry, requests, index, outcomes, results, keep)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _absorb(
-    entry: Subfeature,
-    requests: Requests,
-    index: dict[str, int],
-    outcomes: dict[str, Outcome],
-    results: dict[str, UnitResults],
-    keep: bool,
-) -> tuple[list[tuple[str, int, dict[str, Any]]], float]:
-    """Put each outcome's provider results on its units.
+    """Put each outcome's provider results on its units (`keep=False`: nothing to cache, so no list of successes).
 
     Returns the (provider, unit, record) triples that succeeded, and the cost these outcomes charged. `index` maps
     a request name to its position in `requests`. Values reach their units by request name and, for packed
     requests, by the item's position (or its index field): never by arrival order.
     """
-    succeeded: list[tuple[str, int, dict[str, Any]]] = []
-    charged = 0.0
-    pack_field = entry.pack.items_field if entry.pack is not None else None
-    targets = [(provider, response_key(provider), results[provider]) for provider in requests.providers]
-    # The hot loop of a large run (one pass per result): plain local lookups, no helper calls on the common path.
-    for name, outcome in outcomes.items():
-        position = index.get(name)
-        if position is None:
-            continue  # a result for a request this call did not make (a re-attached job's other items)
-        units = requests.units[position]
-        response = outcome.response
-        for provider, key, result in targets:
-            first = units[0] - result.start
-            if response is None:
-                obj, error = None, outcome.error or "no result"
-            else:
-                obj = response.get(provider)
-                if obj is None:
-                    obj = response.get(key)
-                if type(obj) is not dict:
-                    obj, error = None, f"the response has no result for provider {provider!r}"
+    with _collector_paused():
+        succeeded: list[tuple[str, int, dict[str, Any]]] = []
+        charged = 0.0
+        pack_field = entry.pack.items_field if entry.pack is not None else None
+        targets = [(provider, response_key(provider), results[provider]) for provider in requests.providers]
+        # The hot loop of a large run (one pass per result): plain local lookups, no helper calls on the common path.
+        for name, outcome in outcomes.items():
+            position = index.get(name)
+            if position is None:
+                continue  # a result for a request this call did not make (a re-attached job's other items)
+            units = requests.units[position]
+            response = outcome.response
+            for provider, key, result in targets:
+                first = units[0] - result.start
+                if response is None:
+                    obj, error = None, outcome.error or "no result"
                 else:
-                    status = obj.get("status")
-                    error = None if status is None or status == "success" else _failure(provider, obj, status)
-                    cost = obj.get("cost")
-                    if cost.__class__ is float or (isinstance(cost, (int, float)) and not isinstance(cost, bool)):
-                        result.costs[first] += cost
-                        charged += cost
-            if error is not None:
-                for unit in units:
-                    result.set_error(unit, error)
-                continue
-            if pack_field is None:
-                result.records[first] = obj
-                result.errors[first] = None
-                result.done[first] = True
-                if keep:
-                    succeeded.append((provider, units[0], obj))  # type: ignore[arg-type]
-                continue
-            records = _unit_records(entry, obj, len(units))  # type: ignore[arg-type]
-            if isinstance(records, str):
-                for unit in units:
-                    result.set_error(unit, records)
-                continue
-            for unit, record in zip(units, records, strict=True):
-                if record is None:
-                    result.set_error(unit, f"the provider returned no {pack_field} entry for this input")
-                else:
-                    result.set_record(unit, record)
+                    obj = response.get(provider)
+                    if obj is None:
+                        obj = response.get(key)
+                    if type(obj) is not dict:
+                        obj, error = None, f"the response has no result for provider {provider!r}"
+                    else:
+                        status = obj.get("status")
+                        error = None if status is None or status == "success" else _failure(provider, obj, status)
+                        cost = obj.get("cost")
+                        if cost.__class__ is float or (isinstance(cost, (int, float)) and not isinstance(cost, bool)):
+                            result.costs[first] += cost
+                            charged += cost
+                if error is not None:
+                    for unit in units:
+                        result.set_error(unit, error)
+                    continue
+                if pack_field is None:
+                    result.records[first] = obj
+                    result.errors[first] = None
+                    result.done[first] = True
                     if keep:
-                        succeeded.append((provider, unit, record))
-    return succeeded, charged
+                        succeeded.append((provider, units[0], obj))  # type: ignore[arg-type]
+                    continue
+                records = _unit_records(entry, obj, len(units))  # type: ignore[arg-type]
+                if isinstance(records, str):
+                    for unit in units:
+                        result.set_error(unit, records)
+                    continue
+                for unit, record in zip(units, records, strict=True):
+                    if record is None:
+                        result.set_error(unit, f"the provider returned no {pack_field} entry for this input")
+                    else:
+                        result.set_record(unit, record)
+                        if keep:
+                            succeeded.append((provider, unit, record))
+        return succeeded, charged
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: the hot loop allocates one small acyclic object per result, and each
+    collection it would trigger walks every response of the run so far (measured: half of the loop's time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 _FAILED_STATES = ("fail", "failed", "error")
