@@ -49,7 +49,7 @@ class Requests:
 
     providers: tuple[str, ...]
     items: list[dict[str, Any]]
-    units: list[list[int]]
+    units: list[tuple[int, ...]]  # tuples: the collector stops tracking them, lists it would walk every time
 
 
 def build_requests(
@@ -63,16 +63,24 @@ def build_requests(
     """
     entry = plan.entry
     joined = ",".join(providers)
-    size = entry.pack.max_items if entry.pack is not None else 1
-    groups = [list(units[start : start + size]) for start in range(0, len(units), size)]
-    name_of = content_namer({**plan.params, "providers": joined})
+    params, values, field = plan.params, plan.values, entry.input_field
+    name_of = content_namer({**params, "providers": joined})
     items = []
+    if entry.pack is None:
+        # one item per unit: the loop of every large call, so no slicing, no helper calls on the text path
+        groups = [(u,) for u in units]
+        for u in units:
+            value = values[u]
+            key = "file" if value.__class__ is not str and is_upload(value) else field
+            name = "ef-" + name_of(key, value)[:32] if content_names else f"unit-{u}"
+            items.append({**params, key: value, "providers": joined, "name": name})
+        return Requests(providers=providers, items=items, units=groups)
+    size = entry.pack.max_items
+    groups = [tuple(units[start : start + size]) for start in range(0, len(units), size)]
     for group in groups:
-        value: Any = [plan.values[u] for u in group] if entry.pack is not None else plan.values[group[0]]
-        field = "file" if is_upload(value) else entry.input_field
-        item = {**plan.params, field: value, "providers": joined}
-        item["name"] = "ef-" + name_of(field, value)[:32] if content_names else f"unit-{group[0]}"
-        items.append(item)
+        packed = [values[u] for u in group]
+        name = "ef-" + name_of(field, packed)[:32] if content_names else f"unit-{group[0]}"
+        items.append({**params, field: packed, "providers": joined, "name": name})
     return Requests(providers=providers, items=items, units=groups)
 
 

