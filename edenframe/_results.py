@@ -65,16 +65,21 @@ def absorb(
         succeeded: list[tuple[str, int, dict[str, Any]]] = []
         charged = 0.0
         pack_field = entry.pack.items_field if entry.pack is not None else None
-        targets = [(provider, response_key(provider), results[provider]) for provider in requests.providers]
+        # per provider: its lists, looked up once rather than once per result
+        targets = [
+            (p, response_key(p), r, r.start, r.records, r.errors, r.done, r.costs)
+            for p, r in ((p, results[p]) for p in requests.providers)
+        ]
+        units_of = requests.units
         # The hot loop of a large run (one pass per result): plain local lookups, no helper calls on the common path.
         for name, outcome in outcomes.items():
             position = index.get(name)
             if position is None:
                 continue  # a result for a request this call did not make (a re-attached job's other items)
-            units = requests.units[position]
+            units = units_of[position]
             response = outcome.response
-            for provider, key, result in targets:
-                first = units[0] - result.start
+            for provider, key, result, start, records, errors, done, costs in targets:
+                first = units[0] - start
                 if response is None:
                     obj, error = None, outcome.error or "no result"
                 else:
@@ -88,25 +93,25 @@ def absorb(
                         error = None if status is None or status == "success" else _failure(provider, obj, status)
                         cost = obj.get("cost")
                         if cost.__class__ is float or (isinstance(cost, (int, float)) and not isinstance(cost, bool)):
-                            result.costs[first] += cost
+                            costs[first] += cost
                             charged += cost
                 if error is not None:
                     for unit in units:
                         result.set_error(unit, error)
                     continue
                 if pack_field is None:
-                    result.records[first] = obj
-                    result.errors[first] = None
-                    result.done[first] = True
+                    records[first] = obj
+                    errors[first] = None
+                    done[first] = True
                     if keep:
                         succeeded.append((provider, units[0], obj))  # type: ignore[arg-type]
                     continue
-                records = _unit_records(entry, obj, len(units))  # type: ignore[arg-type]
-                if isinstance(records, str):
+                packed = _unit_records(entry, obj, len(units))  # type: ignore[arg-type]
+                if isinstance(packed, str):
                     for unit in units:
-                        result.set_error(unit, records)
+                        result.set_error(unit, packed)
                     continue
-                for unit, record in zip(units, records, strict=True):
+                for unit, record in zip(units, packed, strict=True):
                     if record is None:
                         result.set_error(unit, f"the provider returned no {pack_field} entry for this input")
                     else:

@@ -711,3 +711,34 @@ def test_runs_leave_the_garbage_collector_as_they_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_backend_crash_fails_only_the_rows_that_cause_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backend that raises on a whole chunk (as a batch library can) fails only the rows that make it raise, with
+    the exception's message; every other row keeps its own result, on its own index label."""
+    import pandas as pd
+
+    import edenframe
+    from edenframe._local import moderation
+
+    texts = [f"row {i}: the delivery was fine" for i in range(3000)]
+    texts[2500] = "boom"
+    frame = pd.DataFrame({"t": texts}, index=[f"k{i}" for i in reversed(range(3000))])
+    clean = frame.eden.moderate("t", providers="local", progress=False)
+
+    real = moderation.compute
+
+    def crashing(items: list[dict]) -> list[dict]:
+        if any(item["text"] == "boom" for item in items):
+            raise RuntimeError("the word list exploded")
+        return real(items)
+
+    monkeypatch.setattr(moderation, "compute", crashing)
+    with pytest.warns(edenframe.RowErrorWarning, match="1 of 3000 rows failed"):
+        out = frame.eden.moderate("t", providers="local", progress=False)
+    errors = out["moderate_error"]
+    assert "RuntimeError: the word list exploded" in errors["k499"]
+    failed = errors.notna()
+    assert failed.sum() == 1
+    kept = out.loc[~failed, "moderate_nsfw_likelihood"]
+    pd.testing.assert_series_equal(kept, clean.loc[~failed, "moderate_nsfw_likelihood"])

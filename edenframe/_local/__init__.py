@@ -19,7 +19,8 @@ from .._errors import MissingDependencyError, ValidationError
 
 # subfeature path -> ("module[:function]" under edenframe._local, pip extra that provides its packages).
 # The function defaults to `compute`; a module may also define `check(params)`, a pre-flight check of the call's
-# parameters that raises ValidationError before anything runs (e.g. a translation pair that is not installed).
+# parameters that raises ValidationError before anything runs (e.g. a translation pair that is not installed), and
+# `MIN_CHUNK_ITEMS`, the fewest items worth one call.
 IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "text/sentiment_analysis": ("sentiment", "local"),
     "translation/language_detection": ("language_detection", "local"),
@@ -49,6 +50,13 @@ def local_compute(path: str) -> Callable[[list[dict]], list[dict]]:
     """The compute function for a subfeature, importing its backend (clear errors when it cannot)."""
     module, function = _backend(path)
     return getattr(module, function)
+
+
+def local_min_chunk(path: str) -> int:
+    """The fewest items a call into the backend should carry: its `MIN_CHUNK_ITEMS`, for backends with a large fixed
+    cost per call (a process started per call), else 1."""
+    module, _ = _backend(path)
+    return int(getattr(module, "MIN_CHUNK_ITEMS", 1))
 
 
 def local_check(path: str, params: dict[str, Any]) -> None:

@@ -213,9 +213,13 @@ def _word_patterns() -> dict[str, re.Pattern[str]]:
 
 def _one(item: dict) -> dict[str, Any]:
     text = get_text(item)
+    matcher = _matcher()
+    first = matcher.search(text)
+    if first is None:  # most texts: nothing listed
+        return {"nsfw_likelihood": likelihood(0.0), "items": [], "nsfw_likelihood_score": 0.0}
     lexicon = _lexicon()
     found: dict[str, dict[str, Any]] = {}
-    for match in _matcher().finditer(text):
+    for match in matcher.finditer(text, first.start()):
         label = match.group()
         key = label.lower()
         if key in found:

@@ -36,6 +36,8 @@ APERTIUM = "apertium"
 INSTALL_HINT = "apt-get install apertium apertium-eng-spa"
 MAX_BATCH_TEXTS = 500
 MAX_BATCH_CHARS = 200_000
+# an apertium process takes ~0.1 s to start: each call into this backend should fill one
+MIN_CHUNK_ITEMS = MAX_BATCH_TEXTS
 
 # ISO 639-1 -> ISO 639-3 (the codes Apertium's pairs use); 3-letter codes pass through unchanged
 ISO3: dict[str, str] = {
