@@ -1,7 +1,7 @@
 """edenframe benchmarks ("Scale and speed"): ratios measured in one run, against EdenEmulator on loopback.
 
-    python benchmarks/run.py                  # the full run (about 6 minutes; the job-time benchmark is the long one)
-    python benchmarks/run.py --quick          # scaled down (one to two minutes)
+    python benchmarks/run.py                  # the full run (about 12 minutes, half of it the 16 local subfeatures)
+    python benchmarks/run.py --quick          # scaled down (about three minutes)
     python benchmarks/run.py --only typed_columns,local
     python benchmarks/run.py --profile DIR    # also write pyinstrument profiles of the CPU-bound edenframe paths
 
