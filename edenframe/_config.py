@@ -138,7 +138,45 @@ def _clean(name: str, value: Any) -> Any:
         return _validated_base_url(value)
     if name == "providers":
         return parse_providers(value)
+    if name in _COUNTS:
+        return _count(name, value, *_COUNTS[name])
+    if name in _SECONDS:
+        return _positive(name, value, "seconds")
+    if name == "rate_limit":
+        return _positive(name, value, "requests per second")
+    if name == "progress" and not isinstance(value, bool):
+        raise ValidationError(f"progress must be True or False (None: on in a terminal or notebook), got {value!r}")
     return value
+
+
+# Whole-number settings: (smallest, largest) allowed.
+_COUNTS: dict[str, tuple[int, int | None]] = {
+    "batch_size": (1, 500),  # Eden AI takes at most 500 requests per batch job
+    "max_running_jobs": (1, None),
+    "max_retries": (0, None),
+    "sync_concurrency": (1, None),
+    "window_units": (1, None),
+    "max_input_chars": (1, None),
+}
+_SECONDS = frozenset(
+    {"request_timeout", "connect_timeout", "backoff_base", "backoff_max", "retry_deadline", "poll_interval",
+     "poll_max_interval", "job_timeout", "local_chunk_seconds"}
+)  # fmt: skip
+
+
+def _count(name: str, value: Any, smallest: int, largest: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ValidationError(f"{name} must be a whole number, got {value!r}")
+    if value < smallest or (largest is not None and value > largest):
+        bounds = f"between {smallest} and {largest}" if largest is not None else f"at least {smallest}"
+        raise ValidationError(f"{name} must be {bounds}, got {value!r}")
+    return int(value)
+
+
+def _positive(name: str, value: Any, unit: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or value == float("inf"):
+        raise ValidationError(f"{name} must be a positive number of {unit}, got {value!r}")
+    return float(value)
 
 
 def _validated_base_url(value: Any) -> str:

@@ -129,6 +129,9 @@ def _prepare(
     given = dict(options)
     run_options = {name: given.pop(name) for name in RUN_OPTIONS if name in given}
     request_options = {name: given.pop(name) for name in REQUEST_OPTIONS if name in given}
+    for flag in ("progress", "overwrite", "dry_run"):
+        if run_options.get(flag) is not None and not isinstance(run_options[flag], (bool, np.bool_)):
+            raise ValidationError(f"{flag} must be True or False, not {run_options[flag]!r}")
     params = check_params(entry, given, COMMON_OPTIONS)
 
     settings = current_settings(api_key=run_options.get("api_key"), base_url=run_options.get("base_url"))

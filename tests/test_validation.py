@@ -57,6 +57,8 @@ CASES: list[tuple[str, Any, type[Exception], str]] = [
      edenframe.ValidationError, r"transport must be one of \['auto', 'batch', 'sync'\]"),
     ("empty providers", lambda: DF.eden.sentiment("review", providers=" , "), edenframe.ValidationError,
      r"providers is empty"),
+    ("non-boolean flag", lambda: DF.eden.sentiment("review", providers="google", progress="yes"),
+     edenframe.ValidationError, r"progress must be True or False, not 'yes'"),
 ]
 
 
@@ -90,6 +92,29 @@ def test_collision_can_be_overwritten(configured: EdenEmulator) -> None:
 def test_bad_base_url(url: str) -> None:
     with pytest.raises(edenframe.ValidationError, match="base_url"):
         edenframe.configure(base_url=url)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("batch_size", 1000, "between 1 and 500"),
+        ("batch_size", 2.5, "whole number"),
+        ("max_running_jobs", 0, "at least 1"),
+        ("max_retries", -1, "at least 0"),
+        ("window_units", True, "whole number"),
+        ("poll_interval", 0, "positive number of seconds"),
+        ("local_chunk_seconds", "fast", "positive number of seconds"),
+        ("job_timeout", float("inf"), "positive number of seconds"),
+        ("rate_limit", -5, "requests per second"),
+        ("progress", "yes", "True or False"),
+    ],
+)
+def test_bad_setting_is_refused_by_configure(configured: EdenEmulator, setting: str, value: Any, message: str) -> None:
+    """Refused when set, naming the setting, rather than failing deep inside a later run."""
+    with pytest.raises(edenframe.ValidationError, match=f"{setting} must .*{message}"):
+        edenframe.configure(**{setting: value})
+    out = pd.DataFrame({"text": ["fine"]}).eden.sentiment("text", providers="synthetic", progress=False)
+    assert out["sentiment_error"].isna().all()  # the earlier, valid configuration is still in force
 
 
 def test_key_never_in_repr_or_errors(emulator: EdenEmulator) -> None:
