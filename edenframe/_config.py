@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
+
+import numpy as np
 
 from ._errors import ValidationError
 
@@ -144,9 +148,16 @@ def _clean(name: str, value: Any) -> Any:
         return _positive(name, value, "seconds")
     if name == "rate_limit":
         return _positive(name, value, "requests per second")
-    if name == "progress" and not isinstance(value, bool):
-        raise ValidationError(f"progress must be True or False (None: on in a terminal or notebook), got {value!r}")
+    if name == "progress":
+        return as_flag(name, value)
     return value
+
+
+def as_flag(name: str, value: Any) -> bool:
+    """A True/False option (numpy booleans, 0 and 1 accepted), or a clear error."""
+    if isinstance(value, bool | np.bool_) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+        return bool(value)
+    raise ValidationError(f"{name} must be True or False, not {value!r}")
 
 
 # Whole-number settings: (smallest, largest) allowed.
@@ -164,8 +175,12 @@ _SECONDS = frozenset(
 )  # fmt: skip
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_) and math.isfinite(value)
+
+
 def _count(name: str, value: Any, smallest: int, largest: int | None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+    if not _is_number(value) or value != int(value):
         raise ValidationError(f"{name} must be a whole number, got {value!r}")
     if value < smallest or (largest is not None and value > largest):
         bounds = f"between {smallest} and {largest}" if largest is not None else f"at least {smallest}"
@@ -174,7 +189,7 @@ def _count(name: str, value: Any, smallest: int, largest: int | None) -> int:
 
 
 def _positive(name: str, value: Any, unit: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or value == float("inf"):
+    if not _is_number(value) or not value > 0:
         raise ValidationError(f"{name} must be a positive number of {unit}, got {value!r}")
     return float(value)
 

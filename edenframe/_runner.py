@@ -19,7 +19,7 @@ import pandas as pd
 from ._cache import ResultCache, open_cache
 from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._collector import collector_paused
-from ._config import Settings, current_settings, parse_providers
+from ._config import Settings, as_flag, current_settings, parse_providers
 from ._errors import BudgetExceededError, MissingAPIKeyError, RowErrors, ValidationError
 from ._frame import ProviderColumns, ProviderResult, column_names
 from ._local import local_check
@@ -129,9 +129,9 @@ def _prepare(
     given = dict(options)
     run_options = {name: given.pop(name) for name in RUN_OPTIONS if name in given}
     request_options = {name: given.pop(name) for name in REQUEST_OPTIONS if name in given}
-    for flag in ("progress", "overwrite", "dry_run"):
-        if run_options.get(flag) is not None and not isinstance(run_options[flag], (bool, np.bool_)):
-            raise ValidationError(f"{flag} must be True or False, not {run_options[flag]!r}")
+    for name in ("progress", "overwrite", "dry_run"):
+        if run_options.get(name) is not None:
+            run_options[name] = as_flag(name, run_options[name])
     params = check_params(entry, given, COMMON_OPTIONS)
 
     settings = current_settings(api_key=run_options.get("api_key"), base_url=run_options.get("base_url"))

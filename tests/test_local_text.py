@@ -722,23 +722,45 @@ def test_a_backend_crash_fails_only_the_rows_that_cause_it(monkeypatch: pytest.M
     from edenframe._local import moderation
 
     texts = [f"row {i}: the delivery was fine" for i in range(3000)]
-    texts[2500] = "boom"
+    texts[1500], texts[2500] = "boom once", "boom twice"
     frame = pd.DataFrame({"t": texts}, index=[f"k{i}" for i in reversed(range(3000))])
     clean = frame.eden.moderate("t", providers="local", progress=False)
 
     real = moderation.compute
 
     def crashing(items: list[dict]) -> list[dict]:
-        if any(item["text"] == "boom" for item in items):
+        if any(item["text"].startswith("boom") for item in items):
             raise RuntimeError("the word list exploded")
         return real(items)
 
     monkeypatch.setattr(moderation, "compute", crashing)
-    with pytest.warns(edenframe.RowErrorWarning, match="1 of 3000 rows failed"):
+    with pytest.warns(edenframe.RowErrorWarning, match="2 of 3000 rows failed"):
         out = frame.eden.moderate("t", providers="local", progress=False)
     errors = out["moderate_error"]
     assert "RuntimeError: the word list exploded" in errors["k499"]
     failed = errors.notna()
-    assert failed.sum() == 1
+    assert list(errors.index[failed]) == ["k1499", "k499"]
     kept = out.loc[~failed, "moderate_nsfw_likelihood"]
     pd.testing.assert_series_equal(kept, clean.loc[~failed, "moderate_nsfw_likelihood"])
+
+
+def test_a_backend_failing_on_everything_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backend that cannot work at all (a model that does not load) fails every row with its message after a few
+    calls, not after one call per row."""
+    import pandas as pd
+
+    import edenframe
+    from edenframe._local import moderation
+
+    calls = []
+
+    def broken(items: list[dict]) -> list[dict]:
+        calls.append(len(items))
+        raise OSError("model file is missing")
+
+    monkeypatch.setattr(moderation, "compute", broken)
+    frame = pd.DataFrame({"t": [f"text number {i}" for i in range(5000)]})
+    with pytest.warns(edenframe.RowErrorWarning, match="5000 of 5000 rows failed"):
+        out = frame.eden.moderate("t", providers="local", progress=False)
+    assert out["moderate_error"].str.contains("OSError: model file is missing").all()
+    assert len(calls) <= 16, calls

@@ -99,6 +99,7 @@ def test_bad_base_url(url: str) -> None:
     [
         ("batch_size", 1000, "between 1 and 500"),
         ("batch_size", 2.5, "whole number"),
+        ("batch_size", float("nan"), "whole number"),
         ("max_running_jobs", 0, "at least 1"),
         ("max_retries", -1, "at least 0"),
         ("window_units", True, "whole number"),
@@ -115,6 +116,17 @@ def test_bad_setting_is_refused_by_configure(configured: EdenEmulator, setting: 
         edenframe.configure(**{setting: value})
     out = pd.DataFrame({"text": ["fine"]}).eden.sentiment("text", providers="synthetic", progress=False)
     assert out["sentiment_error"].isna().all()  # the earlier, valid configuration is still in force
+
+
+def test_numbers_of_any_numeric_type_are_accepted(configured: EdenEmulator) -> None:
+    import numpy as np
+
+    edenframe.configure(batch_size=np.int64(100), poll_interval=np.float32(0.01), max_retries=2.0, progress=np.False_)
+    settings = edenframe._config.current_settings()
+    assert (settings.batch_size, settings.max_retries, settings.progress) == (100, 2, False)
+    assert type(settings.batch_size) is int and abs(settings.poll_interval - 0.01) < 1e-6
+    out = pd.DataFrame({"text": ["fine"]}).eden.sentiment("text", providers="synthetic", dry_run=np.False_)
+    assert out["sentiment_error"].isna().all()
 
 
 def test_key_never_in_repr_or_errors(emulator: EdenEmulator) -> None:

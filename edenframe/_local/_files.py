@@ -99,6 +99,12 @@ def worker_count(n_items: int, cap: int = MAX_WORKERS) -> int:
     return max(1, min(n_items, os.cpu_count() or 1, cap))
 
 
+def parallel_chunk_items() -> int:
+    """The fewest items worth one call into a backend that runs them on `worker_count` threads: a few per thread,
+    so no thread sits idle for long at the end of a call."""
+    return 4 * worker_count(MAX_WORKERS)
+
+
 def map_items(
     items: list[dict], compute_one: Callable[[dict], dict[str, Any]], workers: int = 1
 ) -> list[dict[str, Any]]:

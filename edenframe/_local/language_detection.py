@@ -97,13 +97,9 @@ def _one(item: dict) -> dict[str, Any]:
     text = get_text(item)[:MAX_CHARS].replace("\n", " ")  # fastText reads one line
     if _shouted(text):
         text = text.lower()
-    model = _model()
-    # candidates below MIN_CONFIDENCE are dropped by fastText itself; the best one is always kept
-    labels, scores = model.predict(text, k=TOP_K, threshold=MIN_CONFIDENCE)
+    labels, scores = _model().predict(text, k=TOP_K)
     if not labels:
-        labels, scores = model.predict(text, k=1)
-        if not labels:
-            raise ItemError("the language model returned no candidate")
+        raise ItemError("the language model returned no candidate")
     cut, names = len(_LABEL), _NAMES
     return {
         "items": [
@@ -112,7 +108,10 @@ def _one(item: dict) -> dict[str, Any]:
                 "display_name": names.get(label) or label[cut:],
                 "confidence": round(min(score, 1.0), 4),  # fastText's softmax can overshoot 1 by a rounding error
             }
-            for label, score in zip(labels, scores, strict=True)
+            for rank, (label, score) in enumerate(zip(labels, scores, strict=True))
+            # the best candidate always; the others from MIN_CONFIDENCE on (filtered here rather than by fastText's
+            # threshold, which it compares before adding 1e-5 to the reported scores)
+            if rank == 0 or score >= MIN_CONFIDENCE
         ]
     }
 

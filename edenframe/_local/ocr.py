@@ -34,7 +34,7 @@ import pypdfium2
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from .._errors import ValidationError
-from ._files import ItemError, load_bytes, map_items, worker_count
+from ._files import ItemError, load_bytes, map_items, parallel_chunk_items, worker_count
 from ._objects import require_binary
 
 TESSERACT = "tesseract"
@@ -256,6 +256,10 @@ def _ocr_one(binary: str, item: dict) -> dict:
         lines += page_lines
         boxes += page_boxes
     return {"text": "\n".join(lines), "bounding_boxes": boxes}
+
+
+# items run in parallel: each call into this backend should keep every thread busy
+MIN_CHUNK_ITEMS = parallel_chunk_items()
 
 
 def compute(items: list[dict]) -> list[dict]:

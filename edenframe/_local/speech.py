@@ -34,7 +34,7 @@ import wave
 from functools import cache
 
 from .._errors import ValidationError
-from ._files import ItemError, map_items, worker_count
+from ._files import ItemError, map_items, parallel_chunk_items, worker_count
 from ._objects import require_binary
 
 ESPEAK = "espeak-ng"
@@ -190,6 +190,10 @@ def _speak(binary: str, item: dict) -> dict:
         "voice_type": VOICE_TYPE,
         "audio_resource_url": "",  # nothing is uploaded offline; Eden AI's schema requires a string
     }
+
+
+# items run in parallel: each call into this backend should keep every thread busy
+MIN_CHUNK_ITEMS = parallel_chunk_items()
 
 
 def compute(items: list[dict]) -> list[dict]:
