@@ -256,8 +256,15 @@ class _Window:
     groups: list[tuple[str, Requests]]
 
 
+# Units per window for subfeatures that return files (audio, images, documents): a result can weigh megabytes of
+# base64, so a window of 50,000 would hold gigabytes as Python strings before they become Arrow.
+MEDIA_WINDOW_UNITS = 256
+
+
 def _window_ranges(call: Call, plan: Plan) -> list[range]:
     size = max(1, call.settings.window_units)
+    if call.entry.media is not None:
+        size = min(size, MEDIA_WINDOW_UNITS)
     return [range(start, min(start + size, plan.units)) for start in range(0, plan.units, size)]
 
 

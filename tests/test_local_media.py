@@ -502,3 +502,20 @@ def test_speech_without_espeak_names_the_apt_package(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(_objects.shutil, "which", lambda name: None)
     with pytest.raises(MissingDependencyError, match="apt-get install espeak-ng"):
         local_compute(SPEECH)([{"text": "hello"}])
+
+
+@needs_espeak
+def test_speech_through_df_eden_stays_aligned_across_windows() -> None:
+    """Media results are turned into Arrow a few hundred rows at a time (each can weigh megabytes); rows keep their
+    own audio across those boundaries, whatever the index."""
+    import pandas as pd
+
+    import edenframe  # noqa: F401  (registers df.eden)
+
+    texts = [f"Row {k}." + (" A few more words here." * 3 if k % 2 else "") for k in range(300)]
+    frame = pd.DataFrame({"t": texts}, index=np.arange(300)[::-1] * 7)
+    out = frame.eden.text_to_speech("t", providers="local", progress=False)
+    assert out["text_to_speech_error"].isna().all()
+    durations = np.array([seconds({"audio": audio}) for audio in out["text_to_speech_audio"]])
+    long = np.array([k % 2 == 1 for k in range(300)])
+    assert durations[long].min() > durations[~long].max()  # every long text got a long clip, on its own row
