@@ -14,6 +14,7 @@ benchmarks/plot.py). edenframe runs with its defaults (result cache on, in a tem
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import math
@@ -629,7 +630,8 @@ def _local_figures(case: LocalCase, scale: Scale, profiles: Profiles, folder: Pa
     return figures
 
 
-def bench_local(scale: Scale, profiles: Profiles) -> list[Figure]:
+def bench_local(scale: Scale, profiles: Profiles, cases: frozenset[str] = frozenset()) -> list[Figure]:
+    """One figure (plus information figures) per local case; `cases`: only these methods (empty: all)."""
     from edenframe._local import IMPLEMENTATIONS
 
     uncovered = sorted(set(IMPLEMENTATIONS) - {case.path for case in LOCAL_CASES})
@@ -637,7 +639,7 @@ def bench_local(scale: Scale, profiles: Profiles) -> list[Figure]:
         print(f"    no benchmark case for local {', '.join(uncovered)}", flush=True)
     figures = []
     for case in LOCAL_CASES:
-        if case.path not in IMPLEMENTATIONS:
+        if case.path not in IMPLEMENTATIONS or (cases and case.method not in cases):
             continue
         began = time.perf_counter()
         try:
@@ -728,6 +730,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="scaled-down sizes (one to two minutes)")
     parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
+    parser.add_argument(
+        "--local-cases", default="", help="comma-separated methods of the local benchmark to run (default: all)"
+    )
     parser.add_argument("--profile", type=Path, default=None, help="write pyinstrument profiles into this folder")
     parser.add_argument("--output", type=Path, default=None, help=f"results file (default {DEFAULT_OUTPUT})")
     parser.add_argument("--memory-child", nargs=2, metavar=("ROWS", "BASE_URL"), help=argparse.SUPPRESS)
@@ -741,7 +746,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(selected) - set(BENCHMARKS))
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
-    output = args.output or (DEFAULT_OUTPUT if not args.only else None)
+    cases = frozenset(name.strip() for name in args.local_cases.split(",") if name.strip())
+    unknown = sorted(cases - {case.method for case in LOCAL_CASES})
+    if unknown:
+        parser.error(f"unknown local case(s) {unknown}; choose from {[case.method for case in LOCAL_CASES]}")
+    benchmarks = {**BENCHMARKS, "local": functools.partial(bench_local, cases=cases)}
+    output = args.output or (DEFAULT_OUTPUT if not (args.only or cases) else None)
     scale = QUICK if args.quick else FULL
     profiles = Profiles(args.profile)
 
@@ -755,7 +765,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in selected:
             print(f"running {name} ...", flush=True)
             began = time.perf_counter()
-            found = BENCHMARKS[name](scale, profiles)
+            found = benchmarks[name](scale, profiles)
             figures.extend(found)
             for figure in found:
                 shown = {True: "PASS", False: "FAIL", None: "info"}[figure.passed]

@@ -63,9 +63,10 @@ class ProviderColumns:
     def finish(self, rows: np.ndarray) -> ProviderResult:
         """The per-row fields, errors and costs; `rows[i]` is row i's unit (-1: not sent)."""
         order = [self._windows[w] for w in sorted(self._windows)]
-        arrow_type = self.schema.arrow()
-        table = pa.concat_arrays([o[0] for o in order]) if order else pa.array([], type=arrow_type)
-        errors = pa.concat_arrays([o[1] for o in order]) if order else pa.array([], type=pa.string())
+        # Chunked, one chunk per window, rather than concatenated: a concatenation would copy every result once
+        # more (hundreds of MB for a large run, or for audio and images) and the columns work as well chunked.
+        table = pa.chunked_array([o[0] for o in order], type=self.schema.arrow())
+        errors = pa.chunked_array([o[1] for o in order], type=pa.string())
         costs = np.concatenate([o[2] for o in order]) if order else np.zeros(0)
         if len(rows) == len(table) and np.array_equal(rows, np.arange(len(rows))):
             taken, row_errors = table, errors  # every row distinct and sent: no reordering to do (nor to copy)
@@ -131,7 +132,7 @@ def schema_name(schema: Struct) -> str:
     return "{" + ", ".join(schema.names) + "}"
 
 
-def _to_pandas(array: pa.Array, t: Type) -> Any:
+def _to_pandas(array: pa.ChunkedArray, t: Type) -> Any:
     """The pandas array for one output field, with the dtype the schema gives (never guessed from the data)."""
     if isinstance(t, Enum):
         return _categorical(array, t)
@@ -142,9 +143,10 @@ def _to_pandas(array: pa.Array, t: Type) -> Any:
     return pd.arrays.ArrowExtensionArray(array)
 
 
-def _categorical(array: pa.Array, t: Enum) -> pd.Categorical:
-    # Dictionary-encode in Arrow: only the few distinct labels ever become Python strings.
-    encoded = pc.dictionary_encode(array)
+def _categorical(array: pa.ChunkedArray, t: Enum) -> pd.Categorical:
+    # Dictionary-encode in Arrow: only the few distinct labels ever become Python strings. (One chunk first: each
+    # chunk would get its own dictionary; labels are short, so the copy is cheap.)
+    encoded = pc.dictionary_encode(array.combine_chunks())
     labels = encoded.dictionary.to_pylist()
     lookup = {c.lower(): c for c in t.values}
     normalised = [lookup.get(str(label).lower(), str(label)) for label in labels]
