@@ -29,8 +29,6 @@ from ._errors import ValidationError
 log = logging.getLogger("edenframe")
 
 CACHE_FILE = "cache.sqlite3"
-PAGE_SIZE = 65536  # SQLite's largest
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     key TEXT PRIMARY KEY, subfeature TEXT NOT NULL, provider TEXT NOT NULL, record TEXT NOT NULL,
@@ -246,10 +244,6 @@ def _connect(path: Path) -> sqlite3.Connection:
 def _open(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=30.0, check_same_thread=False, isolation_level="DEFERRED")
     try:
-        # Big pages, set while the file is still empty (an existing file keeps its own): a result is one row whose
-        # JSON can weigh hundreds of KB (base64 audio or images), and with 4 KB pages SQLite writes it as a chain of
-        # overflow pages; 64 KB pages halve the time of storing such results and of storing many small ones.
-        db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)
