@@ -85,3 +85,26 @@ def test_packed_rows_align(emulator: EdenEmulator, frame: pd.DataFrame) -> None:
             continue
         want = np.asarray(expected_row("text/embeddings", "cohere", value)["embedding"], dtype=np.float32)
         np.testing.assert_array_equal(np.asarray(got, dtype=np.float32), want)
+
+
+def test_results_built_window_by_window_equal_one_window(emulator: EdenEmulator) -> None:
+    # Each window's results become one chunk of the columns: the frame must not depend on where windows cut.
+    texts = [f"review {i}: {'great' if i % 3 else 'awful'} product" for i in range(23)]
+    texts += [None, "review 1: great product"]  # a skipped row and a duplicate
+    frame = pd.DataFrame({"text": texts}, index=[f"r{i}" for i in range(len(texts))])[::-1]
+    edenframe.configure(api_key=emulator.api_key, base_url=emulator.base_url, poll_interval=0.005, cache=False)
+    whole = frame.eden.sentiment("text", providers="google,amazon")
+    embedded_whole = frame.eden.embed("text", providers="cohere")
+    edenframe.configure(window_units=4)
+    windowed = frame.eden.sentiment("text", providers="google,amazon")
+    embedded = frame.eden.embed("text", providers="cohere")
+    pd.testing.assert_frame_equal(windowed, whole)
+    assert isinstance(windowed["sentiment_google_general_sentiment"].dtype, pd.CategoricalDtype)
+    assert windowed["sentiment_google_items"].dtype == whole["sentiment_google_items"].dtype
+    # (packed requests are cut at window edges, so only the cost column may differ: its requests differ)
+    pd.testing.assert_frame_equal(embedded.drop(columns="embed_cost"), embedded_whole.drop(columns="embed_cost"))
+    sendable = embedded.dropna(subset=["embed_embedding"])
+    matrix = sendable.eden.matrix("embed_embedding")
+    assert matrix.shape[0] == len(texts) - 1
+    want = expected_row("text/embeddings", "cohere", "review 5: great product")["embedding"]
+    np.testing.assert_array_equal(matrix[list(sendable.index).index("r5")], np.asarray(want, dtype=np.float32))
