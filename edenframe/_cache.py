@@ -16,7 +16,6 @@ import os
 import sqlite3
 import threading
 import time
-import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import orjson
 
 from ._errors import ValidationError
+from ._sync import warn_user
 
 log = logging.getLogger("edenframe")
 
@@ -193,7 +193,7 @@ class ResultCache:
     def _give_up(self, exc: Exception) -> None:
         if not self.broken:
             self.broken = True
-            warnings.warn(
+            warn_user(
                 f"the edenframe cache at {self.path} failed ({exc}); this run continues without it",
                 RuntimeWarning,
                 stacklevel=3,
@@ -232,7 +232,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         os.replace(path, aside)
         for suffix in ("-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-        warnings.warn(
+        warn_user(
             f"the edenframe cache {path} was unreadable ({exc}); it was moved to {aside.name} and a new one started",
             RuntimeWarning,
             stacklevel=4,

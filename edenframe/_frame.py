@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ import pyarrow.compute as pc
 from ._results import UnitResults
 from ._schema import STR as STR_TYPE
 from ._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
+from ._sync import warn_user
 
 
 @dataclass
@@ -154,7 +154,7 @@ def _categorical(array: pa.ChunkedArray, t: Enum) -> pd.Categorical:
     unexpected = sorted(set(normalised) - set(categories))
     if unexpected:
         # Keep the provider's label rather than turning it into NA: no result is silently dropped.
-        warnings.warn(
+        warn_user(
             f"labels outside {categories} came back: {unexpected}; they are kept as extra categories",
             stacklevel=4,
         )

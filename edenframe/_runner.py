@@ -6,7 +6,6 @@ import asyncio
 import math
 import os
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from ._plan import Plan, Requests, build_requests, content_namer, file_identity,
 from ._progress import Progress
 from ._report import RunReport
 from ._results import UnitResults, absorb, response_key
+from ._sync import warn_user
 from ._transport import Outcome
 from ._transport.batch import BatchTransport
 from ._transport.http import gather_all, open_session
@@ -240,7 +240,7 @@ def _open_cache(call: Call) -> ResultCache | None:
     try:
         return open_cache(call.cache)
     except OSError as exc:
-        warnings.warn(f"the edenframe cache could not be opened ({exc}); running without it", RuntimeWarning,
+        warn_user(f"the edenframe cache could not be opened ({exc}); running without it", RuntimeWarning,
                       stacklevel=4)
         return None
 
@@ -353,7 +353,7 @@ def _check_budget(call: Call, estimate: dict[str, Any]) -> None:
             "Raise max_cost, run fewer rows, or check the plan first with dry_run=True"
         )
     if estimate["unpriced"]:
-        warnings.warn(
+        warn_user(
             f"no price is known for {estimate['unpriced']}: their cost is not in the estimate that max_cost was "
             "checked against (spending is still capped as results arrive)",
             RuntimeWarning,
@@ -553,7 +553,7 @@ def _handle_failures(out: pd.DataFrame, call: Call, report: dict[str, Any]) -> N
             parts.append(pd.DataFrame({"provider": provider, "error": failed.astype(object)}, index=failed.index))
         raise RowErrors(pd.concat(parts), out)
     first = next(out[name].dropna().iloc[0] for _, name in error_columns if out[name].notna().any())
-    warnings.warn(
+    warn_user(
         f"{report['failed']} of {report['rows']} rows failed in {report['subfeature']} (first error: {first}); "
         f"the messages are in {', '.join(name for _, name in error_columns)}",
         RowErrorWarning,

@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import warnings
 from collections.abc import Coroutine
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
+# The warnings of the sync call running in this context: kept, then re-issued at the user's line when the call ends
+# (inside the event loop they would point at asyncio internals). A context variable rather than
+# warnings.catch_warnings(), which swaps the process-wide filters and so breaks calls made from several threads.
+_HELD: ContextVar[list[tuple[str, type[Warning]]] | None] = ContextVar("edenframe_held_warnings", default=None)
+
+
+def warn_user(message: str, category: type[Warning] = UserWarning, stacklevel: int = 2) -> None:
+    """Warn the user about a call: held until a sync call ends, or issued now (`stacklevel` above the caller)."""
+    held = _HELD.get()
+    if held is None:
+        warnings.warn(message, category, stacklevel=stacklevel + 1)
+    else:
+        held.append((message, category))
+
+
 def run_sync_from_user(coro: Coroutine[Any, Any, T], stacklevel: int = 3) -> T:
-    """`run_sync` for public methods: warnings raised during the run are re-issued at the user's own line (inside
-    the event loop they would point at asyncio internals), once the run is over and the user's filters are back."""
-    caught: list[warnings.WarningMessage] = []
+    """`run_sync` for public methods: edenframe's warnings about the run are issued at the user's own line once the
+    run is over."""
+    held: list[tuple[str, type[Warning]]] = []
+    token = _HELD.set(held)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            return run_sync(coro)
+        return run_sync(coro)
     finally:
-        for message in caught:
-            warnings.warn(message.message, message.category, stacklevel=stacklevel)
+        _HELD.reset(token)
+        for message, category in held:
+            warnings.warn(message, category, stacklevel=stacklevel)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -68,7 +85,8 @@ def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
             finally:
                 loop.close()
 
-    thread = threading.Thread(target=worker, name="edenframe-loop", daemon=True)
+    # in this context, so that the run's warnings are held for the caller (threads do not inherit it)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(worker,), name="edenframe-loop", daemon=True)
     thread.start()
     try:
         while thread.is_alive():

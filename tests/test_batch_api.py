@@ -249,3 +249,32 @@ def test_no_warning_when_all_rows_succeed(emulator: EdenEmulator) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         reviews(3).eden.sentiment("review", providers="google")
+
+
+def test_sync_calls_from_several_threads_keep_filters_and_their_own_warnings() -> None:
+    # Each call's warnings are held for it and issued at its caller's line; the process's filters stay as they were.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def failing(i: int) -> pd.DataFrame:
+        frame = pd.DataFrame({"review": ["provider fails here", f"fine {i}"]})
+        return frame.eden.sentiment("review", providers="google", progress=False)  # warns: 1 of 2 rows failed
+
+    def clean(i: int) -> pd.DataFrame:
+        frame = pd.DataFrame({"review": [f"clean {i}", f"also clean {i}"]})
+        return frame.eden.sentiment("review", providers="google", progress=False)
+
+    with EdenEmulator(provider_fail_inputs=["provider fails here"]) as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.005, cache=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            before = list(warnings.filters)
+            with ThreadPoolExecutor(4) as pool:
+                outs = list(pool.map(lambda i: failing(i) if i % 2 else clean(i), range(16)))
+            after = list(warnings.filters)
+    assert after == before
+    row_warnings = [w for w in caught if issubclass(w.category, edenframe.RowErrorWarning)]
+    assert len(row_warnings) == 8
+    failing_line = failing.__code__.co_firstlineno + 2
+    assert {(w.filename, w.lineno) for w in row_warnings} == {(__file__, failing_line)}
+    assert all("1 of 2 rows failed" in str(w.message) for w in row_warnings)
+    assert [int(out["sentiment_error"].notna().sum()) for out in outs] == [i % 2 for i in range(16)]
