@@ -21,7 +21,7 @@ from ._collector import collector_paused
 from ._config import Settings, as_flag, current_settings, parse_providers
 from ._errors import BudgetExceededError, MissingAPIKeyError, RowErrors, ValidationError
 from ._frame import ProviderColumns, ProviderResult, column_names
-from ._local import local_check
+from ._local import local_check, local_probe
 from ._media import save_media
 from ._plan import Plan, Requests, build_requests, content_namer, file_identity, is_upload, plan_requests
 from ._progress import Progress
@@ -79,6 +79,8 @@ async def run_frame(
     started = time.monotonic()
     entry = subfeature if isinstance(subfeature, Subfeature) else get_subfeature(subfeature)
     call = _prepare(frame, entry, column, options, default_prefix)
+    if not call.dry_run and any(call.in_process(p) for p in call.providers):
+        await asyncio.to_thread(local_probe, entry.path, call.params)  # bad parameters: refused before any row runs
     with collector_paused():  # one pass over every row, allocating only acyclic objects
         plan = plan_requests(entry, frame[column], str(column), call.params, call.settings.max_input_chars)
     cache = _open_cache(call)

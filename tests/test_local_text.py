@@ -764,3 +764,30 @@ def test_a_backend_failing_on_everything_fails_fast(monkeypatch: pytest.MonkeyPa
         out = frame.eden.moderate("t", providers="local", progress=False)
     assert out["moderate_error"].str.contains("OSError: model file is missing").all()
     assert len(calls) <= 16, calls
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "reason"),
+    [
+        ("sentiment", {"language": "fr"}, "English only"),
+        ("moderate", {"language": "fr"}, "word list"),
+        ("spell_check", {"language": "ja"}, "no dictionary for language='ja'"),
+        ("embed", {"dimensions": 1000}, "384-dimensional"),
+        ("search", {"query": " "}, "query must be a non-empty string"),
+        ("topics", {"language": "de"}, "English only"),
+    ],
+)
+def test_local_call_that_would_fail_every_row_is_refused_before_it_runs(
+    method: str, options: dict, reason: str
+) -> None:
+    import pandas as pd
+
+    import edenframe
+
+    frame = pd.DataFrame({"text": ["The screen is bright.", "Battery died in a day."]})
+    with pytest.raises(edenframe.ValidationError, match=f"cannot do this {method}\\(\\) call: .*{reason}") as info:
+        getattr(frame.eden, method)("text", providers="local", progress=False, **options)
+    assert "remote provider" in str(info.value)
+    if "language" in options:  # the same call in English runs, every row with a result
+        out = getattr(frame.eden, method)("text", providers="local", progress=False, language="en")
+        assert out.attrs["edenframe"]["failed"] == 0

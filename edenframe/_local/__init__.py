@@ -67,6 +67,37 @@ def local_check(path: str, params: dict[str, Any]) -> None:
         check(params)
 
 
+# A plain English sentence: any valid call of a text backend succeeds on it, so a failure names a bad parameter.
+PROBE_TEXT = "The battery lasts two days and the screen is bright."
+
+
+def local_probe(path: str, params: dict[str, Any]) -> None:
+    """Refuse a call whose parameters would fail every row (language='fr' for the English-only sentiment model,
+    embedding dimensions the model does not have, an empty search query): the backend runs once on a plain sample
+    with the call's parameters, and its failure becomes a ValidationError before any row is computed. For text
+    backends without their own `check`; slow work (a model loading), so callers run it off the event loop."""
+    from .._catalog import get_subfeature
+
+    module, function = _backend(path)
+    entry = get_subfeature(path)
+    if getattr(module, "check", None) is not None or entry.input_kind not in ("text", "texts"):
+        return
+    value = [PROBE_TEXT] if entry.pack is not None else PROBE_TEXT
+    try:
+        (result,) = getattr(module, function)([{**params, entry.input_field: value}])
+    except (MissingDependencyError, ValidationError):
+        raise
+    except Exception:  # a backend crash is the run's to report, row by row
+        return
+    if isinstance(result, dict) and result.get("status") == "fail":
+        error = result.get("error")
+        message = str(error.get("message") if isinstance(error, dict) else error).rstrip(". ")
+        if "remote provider" not in message:
+            examples = ", ".join(entry.providers[:4]) or "one listed by Eden AI"
+            message += f"; change the parameter, or pass providers= with a remote provider (e.g. {examples})"
+        raise ValidationError(f"the 'local' provider cannot do this {entry.method}() call: {message}")
+
+
 def _backend(path: str) -> tuple[ModuleType, str]:
     if path not in IMPLEMENTATIONS:
         from .._catalog import get_subfeature

@@ -20,7 +20,8 @@ from typing import Any
 from better_profanity import profanity
 from better_profanity.utils import get_complete_path_of_file, read_wordlist
 
-from ._text import get_text, run_each
+from .._errors import ValidationError
+from ._text import get_text, language_of, run_each
 
 STRONG = 0.9
 SLUR = 0.95
@@ -239,6 +240,18 @@ def _one(item: dict) -> dict[str, Any]:
     overall = 1.0 - math.prod(1.0 - entry["likelihood_score"] for entry in items) if items else 0.0
     overall = round(min(overall, 0.99), 4)
     return {"nsfw_likelihood": likelihood(overall), "items": items, "nsfw_likelihood_score": overall}
+
+
+def check(params: dict) -> None:
+    """Pre-flight: the word list is English, so a call that names another language is refused (its texts would
+    come back clean, not moderated)."""
+    language = language_of(params)
+    if language != "en":
+        raise ValidationError(
+            f"the 'local' provider cannot do this moderate() call: its word list (better-profanity's) is English, "
+            f"not language={params.get('language')!r}; leave language unset for English text, or pass providers= "
+            "with a remote provider (e.g. google, microsoft, openai)"
+        )
 
 
 def compute(items: list[dict]) -> list[dict]:
