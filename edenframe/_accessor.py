@@ -15,7 +15,7 @@ from ._errors import ValidationError
 from ._frame import column_names
 from ._runner import run_frame
 from ._sync import run_sync_from_user
-from ._validate import check_column
+from ._validate import check_column, input_column
 
 
 class _EdenBase:
@@ -25,17 +25,21 @@ class _EdenBase:
     def _frame_and_column(self, column: Any) -> tuple[pd.DataFrame, Any]:
         raise NotImplementedError
 
+    def _input(self, column: Any, options: dict[str, Any]) -> tuple[pd.DataFrame, Any]:
+        """The frame and its input column, given by position or as `column=`."""
+        return self._frame_and_column(input_column(column, options))
+
     def run(self, subfeature: str, column: Any = None, /, **options: Any) -> pd.DataFrame:
         """Run any subfeature (`"feature/subfeature"`, e.g. `"text/keyword_extraction"`) on a column.
 
         Returns a new DataFrame: the input columns, then one column per output field (see the named methods).
         """
-        frame, column = self._frame_and_column(column)
+        frame, column = self._input(column, options)
         return run_sync_from_user(run_frame(frame, subfeature, column, options, None))
 
     async def arun(self, subfeature: str, column: Any = None, /, **options: Any) -> pd.DataFrame:
         """The async twin of `run`, for `await` in notebooks and async applications."""
-        frame, column = self._frame_and_column(column)
+        frame, column = self._input(column, options)
         return await run_frame(frame, subfeature, column, options, None)
 
 
@@ -123,7 +127,7 @@ def _method_doc(entry: Subfeature) -> str:
     if entry.pack is not None and entry.pack.max_items > 1:
         lines.append(f"Up to {entry.pack.max_items} rows are packed into one request.")
     lines += ["", "Parameters", "----------"]
-    lines.append("column : the input column (omit on a Series)")
+    lines.append("column : the input column, by position or as column= (omit on a Series)")
     lines.append("providers : 'google,amazon' or a list" + (" (default: 'local', offline)" if entry.local else ""))
     for p in entry.params:
         default = "" if p.default is MISSING else f", default {p.default!r}"
@@ -152,7 +156,7 @@ def _dtype_label(dtype: Any) -> str:
 
 def _make_method(entry: Subfeature, series: bool) -> Any:
     async def amethod(self: _EdenBase, column: Any = None, /, **options: Any) -> pd.DataFrame:
-        frame, column = self._frame_and_column(column)
+        frame, column = self._input(column, options)
         return await run_frame(frame, entry, column, options, entry.method)
 
     def method(self: _EdenBase, column: Any = None, /, **options: Any) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from ._config import Secret, Settings, configure, current_settings
 from ._errors import ValidationError
 from ._runner import _prepare, run_frame
 from ._sync import run_sync
+from ._validate import input_column
 
 SEMAPHORE_NAME = "edenframe-batch-jobs"
 
@@ -52,6 +53,8 @@ def eden_map_partitions(
     ddf: dd.DataFrame, entry: Subfeature, column: Any, options: dict[str, Any], default_prefix: str | None
 ) -> dd.DataFrame:
     """The lazy result of `entry` on `column`: validated now, computed partition by partition later."""
+    options = dict(options)
+    column = input_column(column, options)
     blocked = [name for name in _PER_CALL_ONLY if options.get(name) not in (None, False)]
     if blocked:
         raise ValidationError(

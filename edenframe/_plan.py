@@ -158,11 +158,30 @@ def input_values(values: pd.Series, column: str, files: bool = False) -> tuple[n
         )
     sendable = present.copy()
     sendable[present] = np.fromiter(
-        (bool(v.strip()) if isinstance(v, str) else len(v) > 0 if isinstance(v, bytes) else True for v in raw[present]),
+        (
+            (bool(s := v.strip()) and ((s[0] not in _INVISIBLE and s[-1] not in _INVISIBLE) or not _blank(s)))
+            if isinstance(v, str)
+            else len(v) > 0
+            if isinstance(v, bytes)
+            else True
+            for v in raw[present]
+        ),
         dtype=bool,
         count=int(present.sum()),
     )
     return raw, sendable
+
+
+# Characters that show nothing (zero-width spaces and joiners, word joiner, byte-order mark, soft hyphen, NUL):
+# a text made only of these and whitespace is blank, so it is skipped like an empty one, not sent to be charged.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00"
+
+
+def _blank(text: str) -> bool:
+    """True when `text` holds only whitespace and invisible characters."""
+    while text and (text[0] in _INVISIBLE or text[-1] in _INVISIBLE):
+        text = text.strip(_INVISIBLE).strip()
+    return not text
 
 
 def _file_input(value: Any, column: str, label: Any) -> Any:

@@ -20,6 +20,15 @@ def close_matches(name: str, candidates: Iterable[Any]) -> str:
     return f" Did you mean {', '.join(repr(f) for f in found)}?" if found else ""
 
 
+def input_column(column: Any, options: dict[str, Any]) -> Any:
+    """The input column given by position or as `column=` (the docstrings' name for it; popped from `options`)."""
+    if "column" not in options:
+        return column
+    if column is not None:
+        raise ValidationError(f"the input column is given twice ({column!r} and column={options['column']!r})")
+    return options.pop("column")
+
+
 def check_column(frame: pd.DataFrame, column: Any) -> None:
     if column is None:
         raise ValidationError("name the input column, e.g. df.eden.sentiment('review')")

@@ -59,6 +59,8 @@ CASES: list[tuple[str, Any, type[Exception], str]] = [
      r"providers is empty"),
     ("non-boolean flag", lambda: DF.eden.sentiment("review", providers="google", progress="yes"),
      edenframe.ValidationError, r"progress must be True or False, not 'yes'"),
+    ("column given twice", lambda: DF.eden.sentiment("review", column="review", providers="google"),
+     edenframe.ValidationError, r"the input column is given twice \('review' and column='review'\)"),
 ]
 
 
@@ -138,3 +140,23 @@ def test_key_never_in_repr_or_errors(emulator: EdenEmulator) -> None:
         DF.eden.sentiment("review", providers="google")  # the emulator rejects this key
     assert secret not in str(caught.value) and secret not in repr(caught.value)
     assert "API key" in str(caught.value)
+
+
+def test_column_by_keyword_is_the_input_column(configured: EdenEmulator) -> None:
+    by_keyword = DF.eden.sentiment(column="review", providers="google", cache=False)
+    by_position = DF.eden.sentiment("review", providers="google", cache=False)
+    via_run = DF.eden.run("text/sentiment_analysis", column="review", providers="google", cache=False)
+    labels = by_position["sentiment_general_sentiment"].tolist()
+    assert via_run["sentiment_analysis_general_sentiment"].tolist() == labels
+    pd.testing.assert_frame_equal(by_keyword, by_position)
+    assert by_keyword.attrs["edenframe"]["sent"] == 2
+
+
+def test_text_of_invisible_characters_only_is_skipped_not_sent(configured: EdenEmulator) -> None:
+    frame = pd.DataFrame({"t": ["\u200b", "\ufeff \u200b\n", " \x00 ", "\u00ad", "ok\u200b", "\u200bfine"]})
+    out = frame.eden.sentiment("t", providers="google", cache=False)
+    report = out.attrs["edenframe"]
+    assert (report["skipped"], report["sent"]) == (4, 2)
+    assert out["sentiment_general_sentiment"].isna().tolist() == [True, True, True, True, False, False]
+    sent = [item["text"] for call in configured.calls if call.method == "POST" for item in call.json["requests"]]
+    assert sorted(sent) == sorted(["ok\u200b", "\u200bfine"])
