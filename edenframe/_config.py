@@ -123,7 +123,8 @@ def parse_providers(providers: str | list[str] | tuple[str, ...]) -> tuple[str, 
         raise ValidationError(
             f"providers must be a string like 'google,amazon' or a list of strings, not {type(providers).__name__}"
         )
-    parts = [p for p in parts if p]
+    # `local` is edenframe's own name, whatever its case ("LOCAL", "Local"); Eden AI's names are left as given
+    parts = ["local" if p.lower() == "local" else p for p in parts if p]
     if not parts:
         raise ValidationError("providers is empty: name at least one provider, e.g. providers='google'")
     if len(set(parts)) != len(parts):

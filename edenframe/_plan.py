@@ -153,7 +153,8 @@ def input_values(values: pd.Series, column: str, files: bool = False) -> tuple[n
         position = int(np.flatnonzero(present)[np.flatnonzero(~is_text)[0]])
         bad = raw[position]
         raise ValidationError(
-            f"column {column!r} holds a {type(bad).__name__} ({bad!r}) at row {values.index[position]!r}; "
+            f"column {column!r} holds a value of type {type(bad).__name__} ({bad!r}) at row "
+            f"{_label(values.index[position])}; "
             f"this method takes text. Convert first, e.g. df[{column!r}].astype('string')"
         )
     sendable = present.copy()
@@ -184,6 +185,11 @@ def _blank(text: str) -> bool:
     return not text
 
 
+def _label(label: Any) -> str:
+    """A row label as the user wrote it: `10`, not `np.int64(10)`."""
+    return repr(label.item() if isinstance(label, np.generic) else label)
+
+
 def _file_input(value: Any, column: str, label: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
@@ -197,7 +203,8 @@ def _file_input(value: Any, column: str, label: Any) -> Any:
             text = text[7:]
         return Path(text).expanduser()
     raise ValidationError(
-        f"column {column!r} holds a {type(value).__name__} ({value!r}) at row {label!r}; file methods take URLs, "
+        f"column {column!r} holds a value of type {type(value).__name__} ({value!r}) at row {_label(label)}; "
+        "file methods take URLs, "
         "local paths or bytes"
     )
 

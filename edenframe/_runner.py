@@ -33,7 +33,7 @@ from ._transport.batch import BatchTransport
 from ._transport.http import gather_all, open_session
 from ._transport.local import LOCAL, LocalTransport
 from ._transport.sync import SyncTransport
-from ._validate import check_column, check_params
+from ._validate import check_column, check_params, close_matches
 
 # Options every method takes besides the subfeature's own parameters.
 RUN_OPTIONS = (
@@ -144,10 +144,17 @@ def _prepare(
     remote = [p for p in providers if not (p == LOCAL and transport == "auto")]
     dry_run = bool(run_options.get("dry_run", False))
     if remote and settings.api_key is None and not dry_run:
+        known = [*entry.providers, LOCAL] if entry.local else list(entry.providers)
+        unknown = [p for p in remote if response_key(p) not in known]
+        hint = ""
+        if unknown:  # a typo ('gogle', 'locl') is likelier than a missing key
+            hint = f". {unknown[0]!r} is not a provider Eden AI lists for {entry.method}()."
+            hint += close_matches(unknown[0], known)
         raise MissingAPIKeyError(
             f"provider(s) {', '.join(repr(p) for p in remote)} run on Eden AI and need an API key: set the "
             "EDENAI_API_KEY environment variable or call edenframe.configure(api_key=...)"
             + ("; or use providers='local' to run offline" if entry.local else "")
+            + hint
         )
     if LOCAL in providers and transport == "auto":
         local_check(entry.path, params)  # a missing extra, an unsupported call: fail now, not mid-run
@@ -161,9 +168,13 @@ def _prepare(
     errors = run_options.get("errors", "collect")
     if errors not in ("collect", "raise"):
         raise ValidationError(f"errors must be 'collect' or 'raise', not {errors!r}")
-    prefix = run_options.get("prefix") or default_prefix or entry.subfeature
-    if not isinstance(prefix, str):
-        raise ValidationError(f"prefix must be a string, not {type(prefix).__name__}")
+    prefix = run_options.get("prefix")
+    if prefix is not None and (not isinstance(prefix, str) or not prefix.strip()):
+        raise ValidationError(
+            f"prefix must be a non-empty string such as 'review_sentiment', not {prefix!r}: it starts every new "
+            "column's name"
+        )
+    prefix = prefix or default_prefix or entry.subfeature
     save_to = run_options.get("save_to")
     if save_to is not None:
         if entry.media is None:

@@ -51,10 +51,15 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        box: list[T] = []
-        asyncio.run(_into(box, coro))
-        return box[0]
-    return _run_in_thread(coro)
+        running = False
+    else:
+        running = True
+    if running:
+        return _run_in_thread(coro)
+    # outside the except block: an error of the run must not come chained to "no running event loop"
+    box: list[T] = []
+    asyncio.run(_into(box, coro))
+    return box[0]
 
 
 async def _into(box: list[T], coro: Coroutine[Any, Any, T]) -> None:

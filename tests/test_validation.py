@@ -42,7 +42,7 @@ CASES: list[tuple[str, Any, type[Exception], str]] = [
     ("column collision", lambda: CLASHING.eden.sentiment("review", providers="google"),
      edenframe.ValidationError, r"\['sentiment_error'\] already exist.*prefix="),
     ("non-text cells", lambda: DF.eden.sentiment("n", providers="google"), edenframe.ValidationError,
-     r"column 'n' holds a int .* at row 0.*astype\('string'\)"),
+     r"column 'n' holds a value of type int \(1\) at row 0; .*astype\('string'\)"),
     ("bad errors option", lambda: DF.eden.sentiment("review", providers="google", errors="ignore"),
      edenframe.ValidationError, r"errors must be 'collect' or 'raise'"),
     ("no provider and no local implementation", lambda: DF.eden.generate("review"), edenframe.ValidationError,
@@ -59,6 +59,8 @@ CASES: list[tuple[str, Any, type[Exception], str]] = [
      r"providers is empty"),
     ("non-boolean flag", lambda: DF.eden.sentiment("review", providers="google", progress="yes"),
      edenframe.ValidationError, r"progress must be True or False, not 'yes'"),
+    ("empty prefix", lambda: DF.eden.sentiment("review", providers="google", prefix=""), edenframe.ValidationError,
+     r"prefix must be a non-empty string such as 'review_sentiment', not ''"),
     ("column given twice", lambda: DF.eden.sentiment("review", column="review", providers="google"),
      edenframe.ValidationError, r"the input column is given twice \('review' and column='review'\)"),
 ]
@@ -66,9 +68,10 @@ CASES: list[tuple[str, Any, type[Exception], str]] = [
 
 @pytest.mark.parametrize(("case", "call", "error", "message"), CASES, ids=[c[0] for c in CASES])
 def test_error_before_any_request(configured: EdenEmulator, case: str, call: Any, error: type, message: str) -> None:
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as info:
         call()
     assert configured.calls == []
+    assert info.value.__context__ is None  # the traceback shows the error alone, nothing chained from edenframe
 
 
 def test_unknown_method_is_attribute_error() -> None:
@@ -160,3 +163,14 @@ def test_text_of_invisible_characters_only_is_skipped_not_sent(configured: EdenE
     assert out["sentiment_general_sentiment"].isna().tolist() == [True, True, True, True, False, False]
     sent = [item["text"] for call in configured.calls if call.method == "POST" for item in call.json["requests"]]
     assert sorted(sent) == sorted(["ok\u200b", "\u200bfine"])
+
+
+def test_misspelt_provider_without_key_is_named_with_the_closest_one(emulator: EdenEmulator) -> None:
+    emulator.reset()
+    with pytest.raises(edenframe.MissingAPIKeyError, match=r"'locl' is not a provider .* Did you mean 'local'\?"):
+        DF.eden.sentiment("review", providers="locl", base_url=emulator.base_url)
+    with pytest.raises(edenframe.MissingAPIKeyError, match=r"'gogle' is not a provider .* Did you mean 'google'\?"):
+        DF.eden.sentiment("review", providers="gogle", base_url=emulator.base_url)
+    assert emulator.calls == []
+    out = DF.eden.sentiment("review", providers="LOCAL", progress=False)  # edenframe's own name, any case
+    assert out.attrs["edenframe"]["providers"] == ["local"] and out.attrs["edenframe"]["failed"] == 0
