@@ -15,7 +15,8 @@ def _interactive() -> bool:
 
 
 class Progress:
-    """Counts inputs done (cached ones count as done from the start), failures and the cost so far."""
+    """Counts rows done (those answered from the cache count as done from the start), failed rows and the cost so
+    far. Rows that are never sent (missing input) are not counted."""
 
     def __init__(self, total: int, description: str, enabled: bool | None, default: bool | None) -> None:
         choice = enabled if enabled is not None else default
@@ -31,12 +32,12 @@ class Progress:
         if self.show:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self.total, desc=f"eden {self.description}", unit="input", dynamic_ncols=True)
+            self._bar = tqdm(total=self.total, desc=f"eden {self.description}", unit="row", dynamic_ncols=True)
             self._bar.set_postfix(cached=self.cached, failed=0, cost="$0.0000", refresh=False)
         return self
 
     def skip(self, cached: int) -> None:
-        """Count inputs answered from the cache as done."""
+        """Count rows answered from the cache as done."""
         self.cached += cached
         self.advance(cached, 0, self.cost)
 

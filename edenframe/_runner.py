@@ -431,7 +431,10 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
     loop = asyncio.get_running_loop()
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edenframe-cache") if cache is not None else None
     in_flight = asyncio.Semaphore(2)
-    with Progress(plan.units, call.entry.method, call.progress, call.settings.progress) as progress:
+    # The bar counts rows (a distinct input done is every row that shares it); rows never sent are not in it.
+    served = plan.row_unit[plan.row_unit >= 0]
+    rows_of = np.bincount(served, minlength=plan.units).tolist() if plan.units else []
+    with Progress(len(served), call.entry.method, call.progress, call.settings.progress) as progress:
         async with AsyncExitStack() as stack:
             session = await stack.enter_async_context(open_session(call.settings)) if remote else None
             transports: dict[str, Any] = {"local": LocalTransport(call.settings)}
@@ -446,7 +449,16 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                 async with in_flight:
                     window = _window(call, plan, units, cache)
                     counts["cached"] += window.cached
-                    progress.skip(window.cached)
+                    # for the bar: how many requests of the window carry each unit (one per transport it goes
+                    # through), so a unit counts as done when the last of them has answered
+                    pending = [0] * len(units)
+                    if progress.show:
+                        for _, requests in window.groups:
+                            for group in requests.units:
+                                for unit in group:
+                                    pending[unit - units.start] += 1
+                        cached_rows = sum(rows_of[u] for u, waits in zip(units, pending, strict=True) if not waits)
+                        progress.skip(cached_rows)
                     writes: list[asyncio.Future[None]] = []
 
                     def receiver(requests: Requests) -> Any:
@@ -468,11 +480,14 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                                     if position is None:
                                         continue
                                     for unit in requests.units[position]:
-                                        done += 1
                                         local_index = unit - units.start
-                                        failed += any(
+                                        pending[local_index] -= 1
+                                        if pending[local_index] != 0:
+                                            continue  # another transport still owes it (or it was counted)
+                                        done += rows_of[unit]
+                                        failed += rows_of[unit] * any(
                                             window.results[p].errors[local_index] is not None
-                                            for p in requests.providers
+                                            for p in call.providers
                                         )
                                 progress.advance(done, failed, counts["spent"])
 

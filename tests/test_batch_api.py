@@ -278,3 +278,18 @@ def test_sync_calls_from_several_threads_keep_filters_and_their_own_warnings() -
     assert {(w.filename, w.lineno) for w in row_warnings} == {(__file__, failing_line)}
     assert all("1 of 2 rows failed" in str(w.message) for w in row_warnings)
     assert [int(out["sentiment_error"].notna().sum()) for out in outs] == [i % 2 for i in range(16)]
+
+
+def test_progress_bar_counts_rows_once_each(capfd: pytest.CaptureFixture[str]) -> None:
+    # 6 rows: one missing (never sent, not counted), two pairs of duplicates; each distinct input goes to the local
+    # engine and to the batch API, and each of its rows counts once, when both have answered.
+    frame = pd.DataFrame({"review": ["good", "good", "bad", None, "meh", "meh"]})
+    with EdenEmulator() as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.005)
+        for attempt in ("first run", "rerun: google's answers come from the cache"):
+            out = frame.eden.sentiment("review", providers="local,google", progress=True)
+            assert out.attrs["edenframe"]["failed"] == 0, attempt
+            bar = capfd.readouterr().err.replace("\r", "\n").strip().splitlines()
+            final = [line for line in bar if "eden sentiment" in line][-1]
+            assert "5/5 " in final and "row" in final, (attempt, final)
+            assert not any(f"{n}/5" in line for line in bar for n in range(6, 12)), (attempt, bar)
