@@ -221,6 +221,11 @@ def _body_options(request_options: dict[str, Any], providers: tuple[str, ...]) -
     if request_options.get("fallback_providers") is not None:
         if len(providers) != 1:
             raise ValidationError("fallback_providers works with exactly one provider in providers=")
+        if providers[0] == LOCAL:
+            raise ValidationError(
+                "fallback_providers is Eden AI's own fallback between remote providers; the 'local' provider never "
+                "calls it. Drop it, or name a remote provider, e.g. providers='google', fallback_providers='amazon'"
+            )
         body["fallback_providers"] = ",".join(parse_providers(request_options["fallback_providers"]))
     if request_options.get("settings") is not None:
         if not isinstance(request_options["settings"], dict):

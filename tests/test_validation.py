@@ -61,6 +61,8 @@ CASES: list[tuple[str, Any, type[Exception], str]] = [
      edenframe.ValidationError, r"progress must be True or False, not 'yes'"),
     ("empty prefix", lambda: DF.eden.sentiment("review", providers="google", prefix=""), edenframe.ValidationError,
      r"prefix must be a non-empty string such as 'review_sentiment', not ''"),
+    ("fallback with the local provider", lambda: DF.eden.sentiment("review", providers="local",
+     fallback_providers="google"), edenframe.ValidationError, r"the 'local' provider never calls it"),
     ("column given twice", lambda: DF.eden.sentiment("review", column="review", providers="google"),
      edenframe.ValidationError, r"the input column is given twice \('review' and column='review'\)"),
 ]
