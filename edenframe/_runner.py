@@ -565,7 +565,9 @@ def _assemble(
         else:
             data[name] = result.fields[output]
     base = frame.drop(columns=[c for c in data if c in frame.columns]) if overwrite else frame
-    return pd.concat([base, pd.DataFrame(data, index=frame.index)], axis=1)
+    out = pd.concat([base, pd.DataFrame(data, index=frame.index)], axis=1)
+    out.columns.name = frame.columns.name  # concat drops it: keep the user's name for the columns axis
+    return out
 
 
 def _failed_rows(results: list[ProviderResult]) -> int:

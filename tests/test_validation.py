@@ -147,10 +147,12 @@ def test_key_never_in_repr_or_errors(emulator: EdenEmulator) -> None:
     assert "API key" in str(caught.value)
 
 
-def test_column_by_keyword_is_the_input_column(configured: EdenEmulator) -> None:
+def test_column_by_keyword_is_the_input_column_and_the_axis_keeps_its_name(configured: EdenEmulator) -> None:
     by_keyword = DF.eden.sentiment(column="review", providers="google", cache=False)
     by_position = DF.eden.sentiment("review", providers="google", cache=False)
     via_run = DF.eden.run("text/sentiment_analysis", column="review", providers="google", cache=False)
+    named = DF.rename_axis(columns="fields").eden.sentiment(column="review", providers="google", cache=False)
+    assert named.columns.name == "fields"
     labels = by_position["sentiment_general_sentiment"].tolist()
     assert via_run["sentiment_analysis_general_sentiment"].tolist() == labels
     pd.testing.assert_frame_equal(by_keyword, by_position)
