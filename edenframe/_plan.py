@@ -160,7 +160,7 @@ def input_values(values: pd.Series, column: str, files: bool = False) -> tuple[n
     sendable = present.copy()
     sendable[present] = np.fromiter(
         (
-            (bool(s := v.strip()) and ((s[0] not in _INVISIBLE and s[-1] not in _INVISIBLE) or not _blank(s)))
+            (bool(s := v.strip()) and ((s[0] not in INVISIBLE and s[-1] not in INVISIBLE) or not _blank(s)))
             if isinstance(v, str)
             else len(v) > 0
             if isinstance(v, bytes)
@@ -175,13 +175,13 @@ def input_values(values: pd.Series, column: str, files: bool = False) -> tuple[n
 
 # Characters that show nothing (zero-width spaces and joiners, word joiner, byte-order mark, soft hyphen, NUL):
 # a text made only of these and whitespace is blank, so it is skipped like an empty one, not sent to be charged.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00"
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00"
 
 
 def _blank(text: str) -> bool:
     """True when `text` holds only whitespace and invisible characters."""
-    while text and (text[0] in _INVISIBLE or text[-1] in _INVISIBLE):
-        text = text.strip(_INVISIBLE).strip()
+    while text and (text[0] in INVISIBLE or text[-1] in INVISIBLE):
+        text = text.strip(INVISIBLE).strip()
     return not text
 
 

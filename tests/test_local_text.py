@@ -272,6 +272,17 @@ def test_language_detection_reads_shouted_and_multiline_text() -> None:
     assert lines["items"][0]["language"] == "fr"
 
 
+def test_language_detection_ignores_zero_width_characters() -> None:
+    # zero-width spaces and byte-order marks (from web pages) would read as Khmer or Thai
+    for text, language in [
+        ("\u200bhello\u200b", "en"),
+        ("good\u200b \u200bvalue\u200b", "en"),
+        ("\ufeffLa livraison est arrivée en retard", "fr"),
+        ("Die\u200bLieferung\u200d kam\u2060 viel zu spät", "de"),
+    ]:
+        assert run("translation/language_detection", text)["items"][0]["language"] == language, text
+
+
 def test_language_detection_display_names_cover_the_model() -> None:
     from edenframe._local.language_detection import DISPLAY_NAMES
 

