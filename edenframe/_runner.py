@@ -437,9 +437,10 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edenframe-cache") if cache is not None else None
     in_flight = asyncio.Semaphore(2)
     # The bar counts rows (a distinct input done is every row that shares it); rows never sent are not in it.
-    served = plan.row_unit[plan.row_unit >= 0]
-    rows_of = np.bincount(served, minlength=plan.units).tolist() if plan.units else []
-    with Progress(len(served), call.entry.method, call.progress, call.settings.progress) as progress:
+    with Progress(plan.rows - plan.skipped, call.entry.method, call.progress, call.settings.progress) as progress:
+        rows_of: list[int] = []  # rows per unit, only for a visible bar
+        if progress.show:
+            rows_of = np.bincount(plan.row_unit[plan.row_unit >= 0], minlength=plan.units).tolist()
         async with AsyncExitStack() as stack:
             session = await stack.enter_async_context(open_session(call.settings)) if remote else None
             transports: dict[str, Any] = {"local": LocalTransport(call.settings)}
@@ -456,7 +457,7 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                     counts["cached"] += window.cached
                     # for the bar: how many requests of the window carry each unit (one per transport it goes
                     # through), so a unit counts as done when the last of them has answered
-                    pending = [0] * len(units)
+                    pending = [0] * len(units) if progress.show else []
                     if progress.show:
                         for _, requests in window.groups:
                             for group in requests.units:

@@ -162,7 +162,7 @@ def _fixed_wav(raw: bytes) -> bytearray:
                 break
             pcm = len(raw) - pos - 8
             pcm -= pcm % frame
-            wav = bytearray(raw[: pos + 8 + pcm])
+            wav = bytearray(memoryview(raw)[: pos + 8 + pcm])  # a slice of `raw` itself would be a second copy
             struct.pack_into("<I", wav, 4, len(wav) - 8)
             struct.pack_into("<I", wav, pos + 4, pcm)
             return wav
