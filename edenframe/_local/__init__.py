@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from .._errors import MissingDependencyError, ValidationError
+from ._objects import ItemError
 
 # subfeature path -> ("module[:function]" under edenframe._local, pip extra that provides its packages).
 # The function defaults to `compute`; a module may also define `check(params)`, a pre-flight check of the call's
@@ -60,11 +61,15 @@ def local_min_chunk(path: str) -> int:
 
 
 def local_check(path: str, params: dict[str, Any]) -> None:
-    """Pre-flight checks of a local call: the backend imports, and its own `check(params)` when it has one."""
+    """Pre-flight checks of a local call: the backend imports, and its own `check(params)` when it has one (which
+    raises ValidationError, or ItemError with the reason alone)."""
     module, _ = _backend(path)
     check = getattr(module, "check", None)
     if check is not None:
-        check(params)
+        try:
+            check(params)
+        except ItemError as exc:
+            raise _refusal(path, str(exc)) from None
 
 
 # A plain English sentence: any valid call of a text backend succeeds on it, so a failure names a bad parameter.
@@ -91,11 +96,19 @@ def local_probe(path: str, params: dict[str, Any]) -> None:
         return
     if isinstance(result, dict) and result.get("status") == "fail":
         error = result.get("error")
-        message = str(error.get("message") if isinstance(error, dict) else error).rstrip(". ")
-        if "remote provider" not in message:
-            examples = ", ".join(entry.providers[:4]) or "one listed by Eden AI"
-            message += f"; change the parameter, or pass providers= with a remote provider (e.g. {examples})"
-        raise ValidationError(f"the 'local' provider cannot do this {entry.method}() call: {message}")
+        raise _refusal(path, str(error.get("message") if isinstance(error, dict) else error))
+
+
+def _refusal(path: str, reason: str) -> ValidationError:
+    """The error refusing a local call, with the backend's reason and, unless it gives one, the way out."""
+    from .._catalog import get_subfeature
+
+    entry = get_subfeature(path)
+    message = reason.rstrip(". ")
+    if "remote provider" not in message:
+        examples = ", ".join(entry.providers[:4]) or "one listed by Eden AI"
+        message += f"; change the parameter, or pass providers= with a remote provider (e.g. {examples})"
+    return ValidationError(f"the 'local' provider cannot do this {entry.method}() call: {message}")
 
 
 def _backend(path: str) -> tuple[ModuleType, str]:

@@ -20,8 +20,7 @@ from typing import Any
 from better_profanity import profanity
 from better_profanity.utils import get_complete_path_of_file, read_wordlist
 
-from .._errors import ValidationError
-from ._text import get_text, language_of, run_each
+from ._text import ItemError, get_text, language_of, run_each
 
 STRONG = 0.9
 SLUR = 0.95
@@ -245,13 +244,8 @@ def _one(item: dict) -> dict[str, Any]:
 def check(params: dict) -> None:
     """Pre-flight: the word list is English, so a call that names another language is refused (its texts would
     come back clean, not moderated)."""
-    language = language_of(params)
-    if language != "en":
-        raise ValidationError(
-            f"the 'local' provider cannot do this moderate() call: its word list (better-profanity's) is English, "
-            f"not language={params.get('language')!r}; leave language unset for English text, or pass providers= "
-            "with a remote provider (e.g. google, microsoft, openai)"
-        )
+    if language_of(params) != "en":
+        raise ItemError(f"its word list (better-profanity's) is English, not language={params.get('language')!r}")
 
 
 def compute(items: list[dict]) -> list[dict]:
