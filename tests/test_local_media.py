@@ -403,7 +403,9 @@ PHRASE_FR = "Bonjour à tous, nous partons demain matin pour Marseille avec nos 
 
 
 def decode_wav(out: dict) -> tuple[Any, np.ndarray]:
-    with wave.open(io.BytesIO(base64.b64decode(out["audio"]))) as reader:
+    raw = base64.b64decode(out["audio"])
+    assert int.from_bytes(raw[4:8], "little") == len(raw) - 8  # the RIFF size, which wave does not check
+    with wave.open(io.BytesIO(raw)) as reader:
         params = reader.getparams()
         samples = np.frombuffer(reader.readframes(params.nframes), dtype=np.int16)
     assert len(samples) == params.nframes  # the header's sizes match the data
