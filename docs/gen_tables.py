@@ -1,24 +1,45 @@
-"""mkdocs hook: replaces `<!-- edenframe:... -->` markers in the docs with tables generated from the code.
+"""The tables in the docs that come from the code, written INTO the Markdown sources between markers.
 
-Markers:
+A generated block in a page (the docs are readable on GitHub too, where no build runs):
 
-* `<!-- edenframe:subfeatures FEATURE -->`: for every subfeature of FEATURE (text, translation, image, ocr, audio),
-  the method, its parameters and its output columns with their dtypes, from `edenframe.all_subfeatures()`.
-* `<!-- edenframe:methods -->`: one row per subfeature: feature, method, API path, offline or not.
-* `<!-- edenframe:local -->`: the subfeatures the offline `local` provider implements, with the pip extra they need.
-* `<!-- edenframe:settings -->`: the settings `edenframe.configure()` accepts, with defaults and the source comment.
+    <!-- generated: subfeatures text (python docs/gen_tables.py rewrites this block; do not edit) -->
 
-Nothing here is written by hand: a subfeature, a parameter or a setting added to the code shows up in the docs at
-the next build, and the build fails if a subfeature is on no page.
+    | ... the table(s) ... |
+
+    <!-- end generated: subfeatures text -->
+
+Blocks:
+
+* `subfeatures FEATURE`: for every subfeature of FEATURE (text, translation, image, ocr, audio), the method, its
+  parameters and its output columns with their dtypes, from `edenframe.all_subfeatures()`.
+* `methods`: one row per subfeature: feature, method, API path, offline or not.
+* `local`: the subfeatures the offline `local` provider implements, with the pip extra they need.
+* `settings`: the settings `edenframe.configure()` accepts, with defaults and the source comment.
+
+Commands (run from the repository root):
+
+* `python docs/gen_tables.py` rewrites every block of the pages under docs/ from the code. To add a table, write
+  its opening marker alone on a line (`<!-- generated: settings -->`) and run it: the block and its end marker are
+  filled in.
+* `python docs/gen_tables.py --check` changes nothing and exits 1, naming the pages, when a block is stale;
+  tests/test_docs.py runs the same check.
+
+As an mkdocs hook it renders each block afresh (the site is never stale), warns when a source block is stale (which
+fails `mkdocs build --strict`), leaves the markers out of the HTML, and fails the build if a subfeature is on no page.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import dataclasses
 import inspect
+import logging
 import re
-from typing import Any
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -27,8 +48,150 @@ from edenframe._catalog import MISSING, Param, Subfeature
 from edenframe._schema import Embedding, Enum, ListOf, Mapping, Scalar, Struct
 
 FEATURES = ("text", "translation", "image", "ocr", "audio")
-_MARKER = re.compile(r"<!--\s*edenframe:(?P<name>[a-z-]+)(?:\s+(?P<arg>[a-z_]+))?\s*-->")
+DOCS = Path(__file__).resolve().parent
+COMMAND = "python docs/gen_tables.py"
+
+# `<!-- generated: NAME [ARG] (any note) -->` opens a block, `<!-- end generated[: ...] -->` closes it.
+_START = re.compile(r"^<!--\s*generated:\s*(?P<name>[a-z-]+)(?:\s+(?P<arg>[a-z_]+))?(?:\s*\([^)]*\))?\s*-->\s*$")
+_END = re.compile(r"^<!--\s*end generated\b[^>]*-->\s*$")
+# The markers of the first version, which the build replaced and the sources did not show.
+_OLD_MARKER = re.compile(r"<!--\s*edenframe:[a-z-]+")
+
+log = logging.getLogger("mkdocs.hooks.gen_tables")
 _rendered: set[str] = set()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Blocks in Markdown
+
+
+class Block(NamedTuple):
+    """One generated block of a page: its name and argument, the lines it spans and the text it holds."""
+
+    name: str
+    arg: str | None
+    start: int  # index of the opening marker line
+    end: int | None  # index of the end marker line; None: not written yet
+    body: str
+
+    @property
+    def label(self) -> str:
+        return self.name if self.arg is None else f"{self.name} {self.arg}"
+
+
+def blocks(markdown: str, where: str = "") -> Iterator[Block]:
+    """The generated blocks of a page, in order. An opening marker without its end marker (before the next opening
+    marker) is a block not written yet."""
+    lines = markdown.split("\n")
+    index = 0
+    while index < len(lines):
+        match = _START.match(lines[index])
+        if match is None:
+            if _END.match(lines[index]):
+                raise ValueError(f"{where}:{index + 1}: '<!-- end generated -->' without its opening marker")
+            index += 1
+            continue
+        end = None
+        for other in range(index + 1, len(lines)):
+            if _END.match(lines[other]):
+                end = other
+                break
+            if _START.match(lines[other]):
+                break
+        body = "\n".join(lines[index + 1 : end]).strip("\n") if end is not None else ""
+        yield Block(match["name"], match["arg"], index, end, body)
+        index = (end if end is not None else index) + 1
+
+
+def rewrite(markdown: str, where: str = "") -> str:
+    """The page with every generated block rendered afresh from the code."""
+    _refuse_old_markers(markdown, where)
+    lines = markdown.split("\n")
+    out: list[str] = []
+    position = 0
+    for block in blocks(markdown, where):
+        out.extend(lines[position : block.start])
+        out.extend(_block_lines(block, render(block.name, block.arg, where)))
+        position = (block.end if block.end is not None else block.start) + 1
+    out.extend(lines[position:])
+    return "\n".join(out)
+
+
+def _refuse_old_markers(markdown: str, where: str) -> None:
+    if _OLD_MARKER.search(markdown):
+        raise ValueError(
+            f"{where}: old-style marker '<!-- edenframe:... -->': write '<!-- generated: NAME [ARG] -->' alone on a "
+            f"line instead and run {COMMAND}"
+        )
+
+
+def _block_lines(block: Block, body: str) -> list[str]:
+    opening = f"<!-- generated: {block.label} ({COMMAND} rewrites this block; do not edit) -->"
+    return [opening, "", *body.split("\n"), "", f"<!-- end generated: {block.label} -->"]
+
+
+def pages(root: Path = DOCS) -> list[Path]:
+    """The Markdown pages under `root` that hold generated blocks."""
+    found = []
+    for path in sorted(root.rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        if _OLD_MARKER.search(text) or any(_START.match(line) for line in text.split("\n")):
+            found.append(path)
+    return found
+
+
+def stale(paths: list[Path]) -> list[Path]:
+    """The pages whose generated blocks differ from what the code renders now."""
+    return [path for path in paths if _stale(path)]
+
+
+def _stale(path: Path) -> bool:
+    text = path.read_text(encoding="utf-8")
+    return rewrite(text, str(path)) != text
+
+
+def write(paths: list[Path]) -> list[Path]:
+    """Rewrites the generated blocks of `paths`; returns the pages that changed."""
+    changed = []
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        new = rewrite(text, str(path))
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
+def uncovered(paths: list[Path]) -> list[str]:
+    """The subfeatures that no `subfeatures` block of `paths` documents."""
+    features = {
+        block.arg
+        for path in paths
+        for block in blocks(path.read_text(encoding="utf-8"), str(path))
+        if block.name == "subfeatures"
+    }
+    return [entry.path for entry in edenframe.all_subfeatures() if entry.feature not in features]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=COMMAND, description="Rewrite the docs' generated tables (between <!-- generated: ... --> markers)."
+    )
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a generated block is stale")
+    parser.add_argument("paths", nargs="*", type=Path, help="Markdown pages (default: every page under docs/)")
+    args = parser.parse_args(argv)
+    paths = args.paths or pages()
+    if args.check:
+        found = stale(paths)
+        for path in found:
+            print(f"{path}: generated tables are stale; run {COMMAND}", file=sys.stderr)
+        missing = [] if args.paths else uncovered(paths)
+        if missing:
+            print(f"these subfeatures are on no docs page: {missing}", file=sys.stderr)
+        return 1 if found or missing else 0
+    for path in write(paths):
+        print(f"rewrote {path}")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -36,7 +199,20 @@ _rendered: set[str] = set()
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    return _MARKER.sub(lambda match: render(match["name"], match["arg"], page.file.src_uri), markdown)
+    where = page.file.src_uri
+    _refuse_old_markers(markdown, where)
+    lines = markdown.split("\n")
+    out: list[str] = []
+    position = 0
+    for block in blocks(markdown, where):
+        fresh = render(block.name, block.arg, where)
+        if block.end is None or block.body != fresh:
+            log.warning(f"{where}: the generated block '{block.label}' is stale: run {COMMAND}")
+        out.extend(lines[position : block.start])
+        out.extend(["", fresh, ""])
+        position = (block.end if block.end is not None else block.start) + 1
+    out.extend(lines[position:])
+    return "\n".join(out)
 
 
 def on_post_build(config: Any) -> None:
@@ -235,3 +411,7 @@ def _field_comments(cls: type) -> dict[str, str]:
             comments[fields[number]] = " ".join([*above, trailing.strip() if found else ""]).strip()
         above = []
     return comments
+
+
+if __name__ == "__main__":
+    sys.exit(main())
