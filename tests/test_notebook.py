@@ -16,6 +16,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("sklearn")
+pytest.importorskip("matplotlib")
 
 
 def _errors(notebook: object) -> list[str]:
@@ -33,6 +34,16 @@ def test_stored_notebook_has_its_outputs() -> None:
     assert code, "the notebook has no code cell"
     assert all(cell.execution_count is not None for cell in code), "store the notebook executed (with its outputs)"
     assert not _errors(notebook)
+
+
+def test_stored_notebook_shows_the_plots() -> None:
+    """The provider comparison and the cost are drawn with df.eden.plot_agreement / plot_cost, stored as images."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    for call in ('.eden.plot_agreement("sentiment")', '.eden.plot_cost("sentiment")'):
+        cells = [cell for cell in notebook.cells if cell.cell_type == "code" and call in cell.source]
+        assert len(cells) == 1, call
+        images = [o for o in cells[0].outputs if "image/png" in o.get("data", {})]
+        assert len(images) == 1, f"the cell calling {call} should show its figure"
 
 
 @pytest.mark.slow
