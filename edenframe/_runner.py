@@ -552,7 +552,8 @@ async def _save_media(call: Call, results: list[ProviderResult], index: pd.Index
             values = result.fields[media.within or media.payload].tolist()
             urls = None if media.within else result.fields[media.url].tolist()
             paths, problems = await save_files(session, call.settings, media, values, urls, call.save_to / stem, keys)
-            errors = result.error.to_numpy(dtype=object, na_value=None).tolist()  # a list: pandas 3 arrays may be read-only
+            # A list to write into: pandas 3 hands out read-only arrays (writing into one crashed the call).
+            errors = result.error.to_numpy(dtype=object, na_value=None).tolist()
             for position, problem in enumerate(problems):
                 if problem is not None and errors[position] is None:
                     errors[position] = problem
