@@ -262,7 +262,10 @@ def subfeature_section(entry: Subfeature) -> str:
         facts.append(f"Inputs longer than {entry.max_input_chars} characters are rejected by the API.")
     media = getattr(entry, "media", None)
     if media is not None:
-        facts.append(f"`save_to=DIR` writes each returned {media.kind} file under DIR and adds a `_path` column.")
+        facts.append(
+            f"`save_to=DIR` writes each returned {media.kind} file as `DIR/<prefix>_<provider>/<row label>.<ext>` "
+            "and adds a `_path` column; a file that cannot be saved is a row error."
+        )
     if entry.notes:
         facts.append(entry.notes)
     lines += [" ".join(facts), ""]

@@ -4,7 +4,8 @@ Exit codes: 0 when the command did its job (a run whose failed rows were collect
 stderr); 1 when the run itself failed (`--errors raise` with failed rows, an error from Eden AI that stopped the
 run); 2 for bad input found before anything was sent (missing file, unknown column or subfeature, bad parameter);
 130 on Ctrl-C. `run` writes its result to the output file and `estimate` its summary to stdout; progress bars,
-warnings and run reports go to stderr.
+warnings and run reports go to stderr. `main(argv)` returns the exit code (argparse's own exits included), so it
+can be called in process.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import pandas as pd
+
+from . import __version__
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -95,6 +100,18 @@ def check_output(path: Path) -> str:
     if not path.parent.exists():
         raise CommandError(f"{path.parent}: the output folder does not exist")
     return kind
+
+
+def check_paths(input_path: Path, output: Path, *, force: bool) -> None:
+    """Refuse an output that is the input (the run would replace its own data) or, without --force, any file that
+    already exists (a finished run must not silently replace an earlier one)."""
+    same = output.resolve() == input_path.resolve()
+    if not same and output.exists() and input_path.exists():
+        same = os.path.samefile(output, input_path)  # hard links, case-insensitive file systems
+    if same:
+        raise CommandError(f"{output}: is the input file; write the result to another file, e.g. -o out.parquet")
+    if output.exists() and not force:
+        raise CommandError(f"{output}: already exists; pass --force to replace it, or choose another -o")
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -259,6 +276,7 @@ def _prepare_call(args: argparse.Namespace, *, for_run: bool) -> tuple[pd.DataFr
     output = Path(args.output) if args.output else None
     if output is not None:
         check_output(output)
+        check_paths(Path(args.input), output, force=args.force)
     entry = get_subfeature(args.subfeature)
     options = _call_options(args, entry, for_run=for_run)
     frame = read_table(Path(args.input))
@@ -273,7 +291,7 @@ def _run_captured(call: Callable[[], pd.DataFrame], stderr: TextIO) -> pd.DataFr
             return call()
         finally:
             for warning in caught:
-                print(f"edenframe: warning: {warning.message}", file=stderr)
+                print(f"edenframe: warning: {cli_advice(str(warning.message))}", file=stderr)
 
 
 def command_run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -291,7 +309,7 @@ def command_run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
             out = _run_captured(lambda: frame.eden.run(entry.path, args.column, **options), stderr)
     except RowErrors as exc:
         report = exc.result.attrs.get("edenframe", {})
-        print(f"edenframe: error: {exc}", file=stderr)
+        print(f"edenframe: error: {cli_advice(str(exc))}", file=stderr)
         _print_report(report, stderr)
         print("edenframe: no output written (rerun with --errors collect to keep the partial result)", file=stderr)
         return EXIT_FAILED
@@ -459,10 +477,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Remote providers need EDENAI_API_KEY; EDENAI_BASE_URL points edenframe at another server "
         "(such as `edenframe serve`).",
     )
+    parser.add_argument("--version", action="version", version=f"edenframe {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="enrich the bundled reviews offline and print the result")
-    demo.add_argument("--rows", type=int, default=None, help="only the first N rows")
+    demo.add_argument("--rows", type=positive_int, default=None, metavar="N", help="only the first N rows")
     _progress_flags(demo)
 
     for name, help_text in (
@@ -486,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--fallback-providers", default=None, help="provider(s) to try when the provider fails")
         sub.add_argument("--settings", default=None, help='models per provider as JSON: \'{"openai": "gpt-4o"}\'')
         sub.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+        sub.add_argument("--force", action="store_true", help="replace the output file if it exists")
         if name == "run":
             sub.add_argument("--output", "-o", required=True, help="the output file; its extension sets the format")
             sub.add_argument("--prefix", default=None, help="start of the new column names")
@@ -525,6 +545,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def positive_int(raw: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number such as 100, got {raw!r}")
+    return value
+
+
 def _progress_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
@@ -536,7 +567,10 @@ def _progress_flags(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from ._errors import APIError, EdenFrameError, MissingDependencyError, ValidationError
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error argparse has printed: an exit code, as below
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     stdout, stderr = sys.stdout, sys.stderr
     try:
         if args.command == "demo":
@@ -564,15 +598,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"edenframe: error: {exc}", file=stderr)
         return exc.code
     except (ValidationError, MissingDependencyError) as exc:
-        print(f"edenframe: error: {exc}", file=stderr)
+        print(f"edenframe: error: {cli_advice(str(exc))}", file=stderr)
         return EXIT_USAGE
     except (APIError, EdenFrameError) as exc:
-        print(f"edenframe: error: {exc}", file=stderr)
+        print(f"edenframe: error: {cli_advice(str(exc))}", file=stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("edenframe: interrupted", file=stderr)
         return EXIT_INTERRUPTED
     raise AssertionError(f"unhandled command {args.command}")
+
+
+# The library words its advice for Python (`prefix='...'`, `providers='local'`); on the command line the same
+# advice names the flag or environment variable. Every library message printed by the command goes through here.
+_CLI_WORDING = [
+    (r",? or call (?:edenframe\.)?configure\(api_key=[^)]*\)", ""),  # already says "set EDENAI_API_KEY"
+    (r"(?:edenframe\.)?configure\(api_key=[^)]*\)", "the EDENAI_API_KEY environment variable"),
+    (r"\bpass api_key=(?:\.\.\.)?", "set EDENAI_API_KEY"),
+    (r"^base_url\b", "EDENAI_BASE_URL"),
+    (r"\bfallback_providers=(['\"])([^'\"]*)\1", r"--fallback-providers \2"),
+    (r"\bfallback_providers\b", "--fallback-providers"),
+    (r"\bproviders=(['\"])([^'\"]*)\1", r"-p \2"),
+    (r"\bproviders=", "--providers"),
+    (r"^providers\b", "--providers"),
+    (r"\bprefix=(['\"])\.\.\.\1", "--prefix NAME"),
+    (r"\bprefix=(['\"])([^'\"]*)\1", r"--prefix \2"),
+    (r"\bprefix= values\b", "--prefix values"),
+    (r"^prefix\b", "--prefix"),
+    (r"\boverwrite=True\b", "--overwrite"),
+    (r"\bmax_cost=", "--max-cost "),
+    (r"\bmax_cost\b", "--max-cost"),
+    (r"\bwith dry_run=True\b", "with `edenframe estimate`"),
+    (r"\berrors=(['\"])(\w+)\1", r"--errors \2"),
+    (r"\bcache=False\b", "--no-cache"),
+    (r"\b\w+\(\) parameter '(\w+)'", r"--param \1"),
+    (r"\bneeds the parameter '(\w+)'", r"needs --param \1=VALUE"),
+    (r"It takes: ([^;]*); and the common options [^.]*\.", r"It takes (as --param KEY=VALUE): \1."),
+]
+_CLI_PATTERNS = [(re.compile(pattern), replacement) for pattern, replacement in _CLI_WORDING]
+
+
+def cli_advice(message: str) -> str:
+    """A library message with its Python advice reworded for the command line."""
+    for pattern, replacement in _CLI_PATTERNS:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 def _first_line(exc: BaseException) -> str:

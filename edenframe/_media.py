@@ -1,7 +1,10 @@
 """`save_to=DIR`: media results (speech, generated or anonymized images, translated documents) written as files.
 
 Each row's base64 payload is decoded (or, when a provider sent only a link, the resource URL is downloaded) into
-`DIR/<column stem>/<row key>.<ext>`, and the file's path goes into a `<stem>_path` column.
+`DIR/<prefix>_<provider>/<row key>.<ext>`: the folder names the provider even in a one-provider call, so calls with
+different providers into one directory never overwrite each other's files, and the same call run twice writes the
+same paths. A file that cannot be saved is reported back as that row's problem (the caller turns it into a row
+error), never raised.
 """
 
 from __future__ import annotations
@@ -10,15 +13,22 @@ import asyncio
 import base64
 import binascii
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from ._catalog import Media
+from ._config import Settings
+from ._errors import APIError
+from ._transport.http import call
+
+# Files decoded or downloaded but not yet written, at most: bounds the memory a large run holds as bytes.
+_IN_FLIGHT = 16
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "png"),
@@ -52,61 +62,79 @@ def row_keys(index: pd.Index) -> list[str]:
     return [key if counts[key] == 1 else f"{key}-{position}" for position, key in enumerate(safe)]
 
 
-async def save_media(
-    out: pd.DataFrame, media: Media, columns: dict[str, tuple[str, str, str]], directory: Path
-) -> dict[str, Any]:
-    """Write every row's media for each provider stem; returns the new path columns (stem -> array).
+@asynccontextmanager
+async def media_session(settings: Settings) -> AsyncIterator[aiohttp.ClientSession]:
+    """The session that downloads resource URLs. Not the run's session: that one carries the Eden AI key, and
+    resource URLs point at other hosts (signed storage links) that must never see it. Same timeouts and (through
+    `call`) the same retries as the run's requests."""
+    timeout = aiohttp.ClientTimeout(total=settings.request_timeout, connect=settings.connect_timeout)
+    connector = aiohttp.TCPConnector(limit=_IN_FLIGHT)
+    async with aiohttp.ClientSession(
+        headers={"User-Agent": "edenframe"}, timeout=timeout, connector=connector, raise_for_status=False
+    ) as session:
+        yield session
 
-    `columns` maps a stem to (payload column, url column, error column): for one provider the payload and URL
-    are the top-level columns; with `media.within` they are the list column (one file per list element).
+
+async def save_files(
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    media: Media,
+    values: list[Any],
+    urls: list[Any] | None,
+    folder: Path,
+    keys: list[str],
+) -> tuple[Any, list[str | None]]:
+    """Write one provider's media into `folder`; returns (the path column, each row's problem or None).
+
+    `values` holds each row's base64 payload and `urls` its resource URL; with `media.within`, `values` holds each
+    row's list of items (one file per item, named `<row key>_<i>`) and `urls` is unused.
     """
-    keys = row_keys(out.index)
-    paths: dict[str, Any] = {}
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
-        for stem, (payload_column, url_column, error_column) in columns.items():
-            folder = directory / stem
-            folder.mkdir(parents=True, exist_ok=True)
-            if media.within is None:
-                payloads = out[payload_column].tolist()
-                urls = out[url_column].tolist()
-                results = await asyncio.gather(
-                    *(_save_one(session, p, u, folder, key) for p, u, key in zip(payloads, urls, keys, strict=True))
-                )
-                paths[stem] = pd.array([path for path, _ in results], dtype="string")
-            else:
-                lists = out[payload_column].tolist()
-                results_per_row = []
-                for items, key in zip(lists, keys, strict=True):
-                    entries = [] if items is None or items is pd.NA else list(items)
-                    saved = await asyncio.gather(
-                        *(
-                            _save_one(session, item.get(media.payload), item.get(media.url), folder, f"{key}_{i}")
-                            for i, item in enumerate(entries)
-                        )
-                    )
-                    results_per_row.append(saved)
-                lists_of_paths = [
-                    None if items is None or items is pd.NA else [path for path, _ in saved]
-                    for items, saved in zip(lists, results_per_row, strict=True)
-                ]
-                paths[stem] = pd.arrays.ArrowExtensionArray(pa.array(lists_of_paths, type=pa.list_(pa.string())))
-                results = [
-                    (None, next((problem for _, problem in saved if problem), None)) for saved in results_per_row
-                ]
-            problems = [problem for _, problem in results]
-            if any(problems):
-                errors = out[error_column].astype(object).to_numpy()
-                for position, problem in enumerate(problems):
-                    if problem and (errors[position] is None or errors[position] is pd.NA):
-                        errors[position] = problem
-                out[error_column] = pd.array(
-                    np.where(pd.isna(errors), None, errors).tolist(), dtype="string"
-                )
-    return paths
+    try:
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        unwritable = None
+    except OSError as exc:
+        unwritable = f"could not create the folder {folder}: {exc.strerror or exc}"
+    slots = asyncio.Semaphore(_IN_FLIGHT)
+
+    async def save(payload: Any, url: Any, key: str) -> tuple[str | None, str | None]:
+        async with slots:
+            return await _save_one(session, settings, payload, url, folder, key, unwritable)
+
+    if media.within is None:
+        assert urls is not None
+        saved = await asyncio.gather(*(save(p, u, k) for p, u, k in zip(values, urls, keys, strict=True)))
+        return pd.array([path for path, _ in saved], dtype="string"), [problem for _, problem in saved]
+    rows = [[] if _missing(items) else list(items) for items in values]
+    flat = await asyncio.gather(
+        *(
+            save(item.get(media.payload), item.get(media.url), f"{key}_{i}")
+            for items, key in zip(rows, keys, strict=True)
+            for i, item in enumerate(items)
+        )
+    )
+    paths: list[list[str | None] | None] = []
+    problems: list[str | None] = []
+    start = 0
+    for items, value in zip(rows, values, strict=True):
+        row = flat[start : start + len(items)]
+        start += len(items)
+        paths.append(None if _missing(value) else [path for path, _ in row])
+        problems.append(next((problem for _, problem in row if problem), None))
+    return pd.arrays.ArrowExtensionArray(pa.array(paths, type=pa.list_(pa.string()))), problems
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA
 
 
 async def _save_one(
-    session: aiohttp.ClientSession, payload: Any, url: Any, folder: Path, key: str
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    payload: Any,
+    url: Any,
+    folder: Path,
+    key: str,
+    unwritable: str | None,
 ) -> tuple[str | None, str | None]:
     """(path, None) when saved; (None, problem) when there was something to save and it failed; else (None, None)."""
     content: bytes | None = None
@@ -115,16 +143,23 @@ async def _save_one(
             content = base64.b64decode(payload, validate=False)
         except (binascii.Error, ValueError) as exc:
             return None, f"could not decode the base64 payload: {exc}"
+        if not content:
+            return None, "could not decode the base64 payload: it holds no data"
     elif isinstance(url, str) and url.lower().startswith(("http://", "https://")):
+        where = url.split("?", 1)[0]  # a signed link's query is a credential: never in a message
         try:
-            async with session.get(url) as response:
-                if response.status != 200:
-                    return None, f"could not download {url.split('?', 1)[0]}: HTTP {response.status}"
-                content = await response.read()
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            return None, f"could not download {url.split('?', 1)[0]}: {type(exc).__name__}"
+            status, body = await call(session, settings, "GET", url, raw=True)
+        except APIError as exc:  # retries exhausted; its message names the path, never the query
+            return None, f"could not download: {exc}"
+        except (aiohttp.ClientError, ValueError) as exc:  # an invalid URL, too many redirects: its text has the query
+            return None, f"could not download {where}: {type(exc).__name__}"
+        if status != 200:
+            return None, f"could not download {where}: HTTP {status}"
+        content = body
     if content is None:
         return None, None
+    if unwritable is not None:
+        return None, unwritable
     path = folder / f"{key}.{extension(content)}"
     try:
         await asyncio.to_thread(path.write_bytes, content)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import os
 import time
@@ -20,9 +21,9 @@ from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._collector import collector_paused
 from ._config import Settings, as_flag, current_settings, parse_providers
 from ._errors import BudgetExceededError, MissingAPIKeyError, RowErrors, ValidationError
-from ._frame import ProviderColumns, ProviderResult, column_names
+from ._frame import ProviderColumns, ProviderResult, column_names, provider_slug
 from ._local import local_check, local_probe
-from ._media import save_media
+from ._media import media_session, row_keys, save_files
 from ._plan import Plan, Requests, build_requests, content_namer, file_identity, is_upload, plan_requests
 from ._progress import Progress
 from ._report import RunReport
@@ -100,9 +101,9 @@ async def run_frame(
             cache.close()
     provider_results = [columns[p].finish(plan.row_unit) for p in call.providers]
     del columns
-    out = _assemble(frame, provider_results, call.columns, call.overwrite)
     if call.save_to is not None:
-        await _save_media(out, call)
+        provider_results = await _save_media(call, provider_results, frame.index)
+    out = _assemble(frame, provider_results, call.columns, call.overwrite)
     report = RunReport(
         {
             "subfeature": entry.path,
@@ -534,20 +535,31 @@ def _cache_entries(
     return entries
 
 
-async def _save_media(out: pd.DataFrame, call: Call) -> None:
-    """Write the media of every row to `call.save_to` and fill the path columns."""
+async def _save_media(call: Call, results: list[ProviderResult], index: pd.Index) -> list[ProviderResult]:
+    """Write every provider's media under `call.save_to`, before the columns are built: each result gains its
+    `path` field, and a file that could not be saved becomes its row's error, so the report, the warning and
+    errors="raise" count it like any other failed row (the row's other results are kept)."""
     media = call.entry.media
     assert media is not None and call.save_to is not None
     names = {(provider, output): name for provider, output, name in call.columns}
-    stems = {}
-    for provider in call.providers:
-        stem = names[(provider, "path")].removesuffix("_path")
-        payload = names[(provider, media.within or media.payload)]
-        url = names[(provider, media.within or media.url)]
-        stems[stem] = (payload, url, names[(provider, "error")])
-    paths = await save_media(out, media, stems, call.save_to)
-    for stem, values in paths.items():
-        out[f"{stem}_path"] = values
+    keys = row_keys(index)
+    saved = []
+    async with media_session(call.settings) as session:
+        for result in results:
+            stem = names[(result.provider, "path")].removesuffix("_path")
+            if len(call.providers) == 1:  # the folder names the provider, as with several providers
+                stem = f"{stem}_{provider_slug(result.provider)}"
+            values = result.fields[media.within or media.payload].tolist()
+            urls = None if media.within else result.fields[media.url].tolist()
+            paths, problems = await save_files(session, call.settings, media, values, urls, call.save_to / stem, keys)
+            # A list to write into: pandas 3 hands out read-only arrays (writing into one crashed the call).
+            errors = result.error.to_numpy(dtype=object, na_value=None).tolist()
+            for position, problem in enumerate(problems):
+                if problem is not None and errors[position] is None:
+                    errors[position] = problem
+            error = pd.array(errors, dtype=result.error.dtype)
+            saved.append(dataclasses.replace(result, fields={**result.fields, "path": paths}, error=error))
+    return saved
 
 
 def _assemble(
@@ -561,8 +573,6 @@ def _assemble(
             data[name] = result.cost
         elif output == "error":
             data[name] = result.error
-        elif output == "path":
-            data[name] = pd.array([None] * len(frame), dtype="string")
         else:
             data[name] = result.fields[output]
     base = frame.drop(columns=[c for c in data if c in frame.columns]) if overwrite else frame

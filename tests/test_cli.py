@@ -13,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import edenframe
 from edenframe import get_subfeature
+from edenframe._cli import main
 from edenframe.datasets import reviews
 from edenframe.testing import EdenEmulator, expected_row, synthetic_cost
 
@@ -191,7 +193,7 @@ def test_run_shows_a_progress_bar_on_request(tmp_path: Path, files: dict[str, Pa
     assert result.returncode == 0, result.stderr
     assert "eden sentiment" in result.stderr and "6/6" in result.stderr  # rows with text (one is a duplicate)
     quiet = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "--no-progress", "-o", str(output),
-                cwd=tmp_path)  # fmt: skip
+                "--force", cwd=tmp_path)  # fmt: skip
     assert "eden sentiment" not in quiet.stderr
 
 
@@ -253,6 +255,108 @@ def test_unreadable_input_exits_2(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# output paths, arguments and messages (in process: `main(argv)` returns the exit code)
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("command", ["run", "estimate"])
+@pytest.mark.parametrize("force", [False, True])
+def test_output_equal_to_input_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, files: dict[str, Path], command: str, force: bool
+) -> None:
+    before = files["csv"].read_bytes()
+    same = tmp_path / "sub" / ".." / "in.csv"  # the input under another spelling
+    (tmp_path / "sub").mkdir()
+    code, _, err = run_main(capsys, command, str(files["csv"]), "-s", "sentiment", "-c", "review", "-o", str(same),
+                            *(["--force"] if force else []))  # fmt: skip
+    assert code == 2
+    assert (
+        err == f"edenframe: error: {same}: is the input file; write the result to another file, e.g. -o out.parquet\n"
+    )
+    assert files["csv"].read_bytes() == before
+
+
+def test_existing_output_needs_force(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, files: dict[str, Path]
+) -> None:
+    output = tmp_path / "out.csv"
+    output.write_text("an earlier result\n", encoding="utf-8")
+    args = ("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "-o", str(output), "--no-progress")
+    code, _, err = run_main(capsys, *args)
+    assert code == 2
+    assert "out.csv: already exists; pass --force to replace it" in err
+    assert "report:" not in err  # refused before the run
+    assert output.read_text(encoding="utf-8") == "an earlier result\n"
+
+    code, _, err = run_main(capsys, *args, "--force")
+    assert code == 0, err
+    assert list(pd.read_csv(output).columns[:3]) == ["id", "stars", "review"]
+
+    plan = tmp_path / "plan.csv"
+    plan.write_text("old plan\n", encoding="utf-8")
+    estimate = ("estimate", str(files["csv"]), "-s", "sentiment", "-c", "review", "-o", str(plan))
+    assert run_main(capsys, *estimate)[0] == 2
+    assert run_main(capsys, *estimate, "--force")[0] == 0
+    assert "estimated_cost" in plan.read_text(encoding="utf-8")
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(capsys, "--version")
+    assert code == 0
+    assert out == f"edenframe {edenframe.__version__}\n"
+
+
+@pytest.mark.parametrize("rows", ["0", "-3", "abc", "2.5"])
+def test_rows_must_be_a_positive_whole_number(capsys: pytest.CaptureFixture[str], rows: str) -> None:
+    code, out, err = run_main(capsys, "demo", "--rows", rows)
+    assert code == 2
+    assert f"argument --rows: expected a positive whole number such as 100, got '{rows}'" in err
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("extra", "columns", "says", "not_says"),
+    [
+        (["-p", "google"], {}, ["set the EDENAI_API_KEY environment variable; or use -p local to run offline"],
+         ["configure(", "api_key=", "providers="]),
+        ([], {"sentiment_cost": [1.0]}, ["pass --prefix NAME to name them differently, or --overwrite to replace"],
+         ["prefix=", "overwrite=True"]),
+        (["--max-cost", "-1"], {}, ["--max-cost must be a non-negative number"], ["max_cost"]),
+        (["-s", "summarize", "--param", "sentences=2"], {},
+         ["It takes (as --param KEY=VALUE): language, output_sentences."], ["common options", "api_key"]),
+        (["-p", "local", "--fallback-providers", "amazon"], {}, ["Drop it, or name a remote provider, e.g. -p google, "
+         "--fallback-providers amazon"], ["providers="]),
+    ],
+    ids=["no-key", "column-clash", "max-cost", "unknown-param", "local-fallback"],
+)  # fmt: skip
+def test_library_errors_give_command_line_advice(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    extra: list[str],
+    columns: dict[str, list[float]],
+    says: list[str],
+    not_says: list[str],
+) -> None:
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"review": ["Great sound."], **columns}).to_csv(source, index=False)
+    subfeature = [] if "-s" in extra else ["-s", "sentiment"]
+    code, _, err = run_main(capsys, "run", str(source), *subfeature, "-c", "review", *extra, "-o",
+                            str(tmp_path / "out.csv"))  # fmt: skip
+    assert code == 2
+    assert err.startswith("edenframe: error: ") and err.count("\n") == 1
+    for text in says:
+        assert text in err
+    for text in not_says:
+        assert text not in err
+    assert not (tmp_path / "out.csv").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # estimate
 
 
@@ -303,7 +407,7 @@ def test_serve_runs_the_emulator_until_interrupted(tmp_path: Path, files: dict[s
         )
 
         wrong_key = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "-p", "microsoft",
-                        "--no-cache", "-o", str(output), cwd=tmp_path,
+                        "--no-cache", "-o", str(output), "--force", cwd=tmp_path,
                         env=_env(EDENAI_API_KEY="wrong", EDENAI_BASE_URL=base_url))  # fmt: skip
         assert wrong_key.returncode == 1, wrong_key.stderr
         assert wrong_key.stderr.startswith("edenframe: error: ")
@@ -317,6 +421,12 @@ def test_serve_runs_the_emulator_until_interrupted(tmp_path: Path, files: dict[s
             raise
     assert server.returncode == 0
     assert "emulator stopped" in rest
+
+
+def test_console_script_prints_the_version(tmp_path: Path) -> None:
+    result = cli("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"edenframe {edenframe.__version__}"
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import difflib
+import http.server
 import importlib.util
 import shutil
+import threading
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,8 +83,9 @@ def test_non_file_cells_are_refused_before_sending(emulator: EdenEmulator) -> No
     assert emulator.calls == []
 
 
-@pytest.mark.parametrize("entry", [*FILE_SUBFEATURES, *[e for e in MEDIA_SUBFEATURES if e.input_kind != "file"]],
-                         ids=lambda e: e.path)
+@pytest.mark.parametrize(
+    "entry", [*FILE_SUBFEATURES, *[e for e in MEDIA_SUBFEATURES if e.input_kind != "file"]], ids=lambda e: e.path
+)
 def test_every_file_and_media_subfeature_with_synthetic(
     emulator: EdenEmulator, entry: edenframe.Subfeature, images: list[Path]
 ) -> None:
@@ -127,6 +130,142 @@ def test_save_to_writes_real_files(emulator: EdenEmulator, entry: edenframe.Subf
                 assert path.parent == tmp_path / "media" / f"{entry.subfeature}_{provider}"
                 assert path.name.startswith(("row_one", "row_two"))
                 assert path.read_bytes() == base64.b64decode(holder[entry.media.payload])  # type: ignore[union-attr]
+
+
+class MediaHost:
+    """A storage host for resource URLs on loopback: `/flaky.wav` answers 503 once then the file, `/gone.wav` 404.
+    Records the headers it received (a resource host must never see the Eden AI key)."""
+
+    WAV = base64.b64decode("UklGRiwAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQgAAACAgICAgICAgA==")
+
+    def __init__(self) -> None:
+        self.headers: list[dict[str, str]] = []
+        self.flaky_left = 1
+        host = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host.headers.append(dict(self.headers))
+                path = self.path.split("?", 1)[0]
+                if path == "/flaky.wav" and host.flaky_left > 0:
+                    host.flaky_left -= 1
+                    self.send_response(503)
+                    self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif path == "/flaky.wav":
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(host.WAV)))
+                    self.end_headers()
+                    self.wfile.write(host.WAV)
+                else:
+                    self.send_error(404)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def media_host() -> Iterator[MediaHost]:
+    host = MediaHost()
+    yield host
+    host.close()
+
+
+def _speech(index: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"line": [f"line {label}" for label in index]}, index=index)
+
+
+TTS = edenframe.get_subfeature("audio/text_to_speech")
+
+
+def test_a_file_that_cannot_be_saved_is_a_row_error(emulator: EdenEmulator, tmp_path: Path) -> None:
+    folder = tmp_path / "speech" / "text_to_speech_synthetic"
+    (folder / "b.wav").mkdir(parents=True)  # a directory where row b's file goes: that one file cannot be written
+    df = _speech(["a", "b", "c"])
+    with pytest.warns(edenframe.RowErrorWarning, match=r"1 of 3 rows failed .*could not write .*b\.wav"):
+        out = df.eden.text_to_speech("line", providers="synthetic", save_to=tmp_path / "speech", **required_params(TTS))
+    assert out.attrs["edenframe"]["failed"] == 1
+    assert "could not write" in out.loc["b", "text_to_speech_error"]
+    assert pd.isna(out.loc["b", "text_to_speech_path"])
+    assert out.loc["b", "text_to_speech_audio"]  # the row's results are kept: nothing was lost
+    for label in "ac":
+        assert pd.isna(out.loc[label, "text_to_speech_error"])
+        assert Path(out.loc[label, "text_to_speech_path"]) == folder / f"{label}.wav"
+        assert (folder / f"{label}.wav").read_bytes() == base64.b64decode(out.loc[label, "text_to_speech_audio"])
+
+    with pytest.raises(edenframe.RowErrors, match="could not write") as raised:
+        df.eden.text_to_speech(
+            "line", providers="synthetic", save_to=tmp_path / "speech", errors="raise", **required_params(TTS)
+        )
+    assert list(raised.value.errors.index) == ["b"]
+    assert raised.value.result.attrs["edenframe"]["failed"] == 1
+
+
+def test_a_folder_that_cannot_be_created_fails_every_row_it_holds(emulator: EdenEmulator, tmp_path: Path) -> None:
+    (tmp_path / "text_to_speech_synthetic").write_text("a file where the folder goes")
+    with pytest.warns(edenframe.RowErrorWarning, match="2 of 2 rows failed .*could not create the folder"):
+        out = _speech(["a", "b"]).eden.text_to_speech(
+            "line", providers="synthetic", save_to=tmp_path, **required_params(TTS)
+        )
+    assert out.attrs["edenframe"]["failed"] == 2
+    assert out["text_to_speech_path"].isna().all()
+
+
+def test_resource_urls_are_downloaded_with_retries_and_without_the_key(
+    emulator: EdenEmulator, media_host: MediaHost, tmp_path: Path
+) -> None:
+    edenframe.configure(backoff_base=0.01, backoff_max=0.05)
+    secret = "?Signature=do-not-log"
+    emulator.responses["audio/text_to_speech"] = {
+        "google": {"audio": None, "voice_type": 1, "audio_resource_url": f"{media_host.url}/flaky.wav{secret}"},
+        "amazon": {"audio": None, "voice_type": 1, "audio_resource_url": f"{media_host.url}/gone.wav{secret}"},
+        "microsoft": {"audio": "abc", "voice_type": 1, "audio_resource_url": ""},  # base64 that does not decode
+    }
+    df = _speech(["a", "b"])
+    with pytest.warns(edenframe.RowErrorWarning, match="2 of 2 rows failed"):
+        out = df.eden.text_to_speech(
+            "line", providers="google,amazon,microsoft", save_to=tmp_path, **required_params(TTS)
+        )
+    assert out.attrs["edenframe"]["failed"] == 2
+    for label in "ab":
+        path = Path(out.loc[label, "text_to_speech_google_path"])
+        assert path == tmp_path / "text_to_speech_google" / f"{label}.wav"
+        assert path.read_bytes() == MediaHost.WAV  # the first attempt got a 503: retried
+        assert pd.isna(out.loc[label, "text_to_speech_google_error"])
+        gone = out.loc[label, "text_to_speech_amazon_error"]
+        assert gone == f"could not download {media_host.url}/gone.wav: HTTP 404"
+        assert "could not decode the base64 payload" in out.loc[label, "text_to_speech_microsoft_error"]
+        assert pd.isna(out.loc[label, "text_to_speech_amazon_path"])
+    assert media_host.flaky_left == 0
+    assert all("Authorization" not in headers for headers in media_host.headers)
+    assert emulator.api_key not in " ".join(str(h) for h in media_host.headers)
+
+
+def test_one_provider_calls_into_one_directory_keep_each_providers_files(
+    emulator: EdenEmulator, tmp_path: Path
+) -> None:
+    df = _speech(["a", "b"])
+    paths = {}
+    for provider in ("google", "amazon", "microsoft"):
+        out = df.eden.text_to_speech("line", providers=provider, save_to=tmp_path, **required_params(TTS))
+        paths[provider] = out["text_to_speech_path"].tolist()
+        assert paths[provider] == [str(tmp_path / f"text_to_speech_{provider}" / f"{k}.wav") for k in "ab"]
+    for provider, saved in paths.items():  # every call's files are still there, with that provider's audio
+        for label, path in zip("ab", saved, strict=True):
+            want = expected_row(TTS.path, provider, f"line {label}", **required_params(TTS))["audio"]
+            assert Path(path).read_bytes() == base64.b64decode(want)
+    both = df.eden.text_to_speech("line", providers="google,amazon", save_to=tmp_path, **required_params(TTS))
+    assert both["text_to_speech_google_path"].tolist() == paths["google"]  # the same file whatever the call
 
 
 def test_save_to_is_refused_for_methods_without_files(emulator: EdenEmulator, tmp_path: Path) -> None:

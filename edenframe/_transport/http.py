@@ -52,8 +52,11 @@ async def call(
     params: dict[str, Any] | None = None,
     data: Any = None,
     limiter: RateLimiter | None = None,
+    raw: bool = False,
 ) -> tuple[int, Any]:
     """Send one request; return (status, parsed JSON body or None) for every non-retryable answer.
+
+    With `raw=True` the body comes back as the bytes received (a media file), not parsed.
 
     Retries stop after `settings.max_retries` retries or once `settings.retry_deadline` seconds have passed, and
     then raise APIError with the last cause in the message. `data` is a callable building a fresh multipart body
@@ -73,12 +76,13 @@ async def call(
             headers = {"Content-Type": "application/json"} if json_body is not None else None
             async with session.request(method, url, data=payload, params=params, headers=headers) as response:
                 status = response.status
-                raw = await response.read()
-                body = _parse(raw)
-                text = raw[:200].decode("utf-8", "replace")
+                content = await response.read()
+                body = content if raw else _parse(content)
+                text = content[:200].decode("utf-8", "replace")
                 if status == 429 or status >= 500:
                     retry_after = response.headers.get("Retry-After")
-                    last_problem = f"HTTP {status}: {describe_error(body) or text[:200]}"
+                    described = "" if raw else describe_error(body)
+                    last_problem = f"HTTP {status}: {described or text[:200]}"
                 else:
                     if limiter is not None:
                         limiter.on_status(status)
