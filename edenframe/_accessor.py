@@ -119,7 +119,7 @@ class EdenFrameAccessor(_EdenBase):
         if values.dtype.pyarrow_dtype.value_type.num_fields:
             fields = exploded.struct.explode()
         else:  # pandas cannot explode a field-less struct
-            fields = pd.DataFrame(index=exploded.index)
+            fields = pd.DataFrame(index=exploded.index, columns=pd.Index([], dtype="str"))
         fields.index = exploded.index
         if not keep_columns:
             return fields

@@ -20,7 +20,7 @@ from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._collector import collector_paused
 from ._config import Settings, as_flag, current_settings, parse_providers
 from ._errors import BudgetExceededError, MissingAPIKeyError, RowErrors, ValidationError
-from ._frame import ProviderColumns, ProviderResult, column_names
+from ._frame import ProviderColumns, ProviderResult, column_names, finish_all
 from ._local import local_check, local_probe
 from ._media import save_media
 from ._plan import Plan, Requests, build_requests, content_namer, file_identity, is_upload, plan_requests
@@ -98,7 +98,7 @@ async def run_frame(
     finally:
         if cache is not None:
             cache.close()
-    provider_results = [columns[p].finish(plan.row_unit) for p in call.providers]
+    provider_results = finish_all(columns, call.providers, plan.row_unit)  # one category set for all providers
     del columns
     out = _assemble(frame, provider_results, call.columns, call.overwrite)
     if call.save_to is not None:
