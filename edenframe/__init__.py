@@ -28,6 +28,7 @@ from ._errors import (
     RowErrors,
     ValidationError,
 )
+from ._io import read_parquet
 from ._report import RunReport
 from ._runner import RowErrorWarning
 
@@ -58,6 +59,7 @@ __all__ = [
     "clear_cache",
     "configure",
     "get_subfeature",
+    "read_parquet",
     "reset_configuration",
     "subfeatures",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from . import _plots
 from ._catalog import MISSING, Subfeature, all_subfeatures
 from ._errors import ValidationError
 from ._frame import column_names
+from ._io import to_parquet
 from ._runner import run_frame
 from ._sync import run_sync_from_user
 from ._validate import check_column, input_column
@@ -53,12 +55,30 @@ class EdenFrameAccessor(_EdenBase):
     plot_agreement = _plots.plot_agreement
     plot_cost = _plots.plot_cost
 
+    def to_parquet(self, path: str | os.PathLike[str], *, index: bool | None = None, **kwargs: Any) -> None:
+        """Write the frame to Parquet so that `edenframe.read_parquet(path)` gives it back with the same dtypes
+        (nested `pd.ArrowDtype` columns included, which `DataFrame.to_parquet` writes but `pd.read_parquet` cannot
+        read back). Plain `pd.read_parquet(path)` opens the file too, with the nested cells as Python objects.
+
+        `index` as in `DataFrame.to_parquet`; `kwargs` go to `pyarrow.parquet.write_table` (`compression=`, ...).
+        """
+        to_parquet(self._obj, path, index=index, **kwargs)
+
     def matrix(self, column: str) -> np.ndarray:
-        """An embedding column as a 2-D float32 array (rows x dimensions), ready for scikit-learn."""
+        """An embedding column as a 2-D float32 array (rows x dimensions), ready for scikit-learn.
+
+        Takes the `pd.ArrowDtype` list column `df.eden.embed` makes, or an object column of lists, tuples or numpy
+        arrays (as plain `pd.read_parquet` gives it back).
+        """
         check_column(self._obj, column)
-        values = self._obj[column]
-        if not isinstance(values.dtype, pd.ArrowDtype) or not pa.types.is_list(values.dtype.pyarrow_dtype):
-            raise ValidationError(f"column {column!r} is not a list column (an embedding column from df.eden.embed)")
+        values = _arrow_values(self._obj[column])
+        if values is not None and pa.types.is_null(values.dtype.pyarrow_dtype):
+            values = values.astype(pd.ArrowDtype(pa.list_(pa.float32())))  # object cells all missing
+        if values is None or not pa.types.is_list(values.dtype.pyarrow_dtype):
+            raise ValidationError(
+                f"column {column!r} is not a list column (an embedding column from df.eden.embed, or an object "
+                "column of lists or arrays)"
+            )
         missing = int(values.isna().sum())
         if missing:
             raise ValidationError(
@@ -66,11 +86,13 @@ class EdenFrameAccessor(_EdenBase):
                 f"df.dropna(subset=[{column!r}]).eden.matrix({column!r})"
             )
         array = pa.chunked_array(values.array._pa_array).combine_chunks()  # type: ignore[attr-defined]
-        lengths = np.unique(array.value_lengths().to_numpy(zero_copy_only=False))
         if len(array) == 0:
             return np.empty((0, 0), dtype=np.float32)
+        lengths = np.unique(array.value_lengths().to_numpy(zero_copy_only=False))
         if len(lengths) != 1:
             raise ValidationError(f"column {column!r} holds vectors of different lengths {lengths.tolist()}")
+        if not (pa.types.is_floating(array.type.value_type) or pa.types.is_integer(array.type.value_type)):
+            raise ValidationError(f"column {column!r} holds lists of {array.type.value_type}, not of numbers")
         flat = array.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
         return flat.reshape(len(array), int(lengths[0]))
 
@@ -78,22 +100,26 @@ class EdenFrameAccessor(_EdenBase):
         """A list-of-struct column in long format: one row per item, one column per struct field, index repeated.
 
         Rows whose list is empty or missing give one row of NA fields (as `DataFrame.explode` does). With
-        `keep_columns=True` the other columns are repeated beside the item fields.
+        `keep_columns=True` the other columns are repeated beside the item fields. Takes the `pd.ArrowDtype` columns
+        edenframe makes, or an object column of lists (tuples, numpy arrays) of dicts, None or NaN when missing (as
+        plain `pd.read_parquet` gives them back): the fields' types are then read from the values.
         """
         check_column(self._obj, column)
-        values = self._obj[column]
-        dtype = values.dtype
-        if not (
-            isinstance(dtype, pd.ArrowDtype)
-            and pa.types.is_list(dtype.pyarrow_dtype)
-            and pa.types.is_struct(dtype.pyarrow_dtype.value_type)
+        values = _arrow_values(self._obj[column])
+        if values is not None and _holds_nothing(values.dtype.pyarrow_dtype):
+            values = _no_items(values)  # object cells all missing or empty: no fields to read, one NA row each
+        if values is None or not (
+            pa.types.is_list(values.dtype.pyarrow_dtype) and pa.types.is_struct(values.dtype.pyarrow_dtype.value_type)
         ):
             raise ValidationError(
                 f"column {column!r} is not a list of objects (such as sentiment_items or keywords_items); "
                 "use DataFrame.explode for plain lists"
             )
         exploded = values.explode()
-        fields = exploded.struct.explode()
+        if values.dtype.pyarrow_dtype.value_type.num_fields:
+            fields = exploded.struct.explode()
+        else:  # pandas cannot explode a field-less struct
+            fields = pd.DataFrame(index=exploded.index, columns=pd.Index([], dtype="str"))
         fields.index = exploded.index
         if not keep_columns:
             return fields
@@ -104,6 +130,31 @@ class EdenFrameAccessor(_EdenBase):
         if clashes:
             raise ValidationError(f"item fields {sorted(clashes)} collide with existing columns; rename them first")
         return pd.concat([others, fields], axis=1)
+
+
+def _arrow_values(values: pd.Series) -> pd.Series | None:
+    """The column as a `pd.ArrowDtype` Series: as it is, or converted from an object column of Python lists, tuples,
+    numpy arrays and dicts (None, NaN or pd.NA when missing). None: neither (or nothing to infer a type from)."""
+    if isinstance(values.dtype, pd.ArrowDtype):
+        return values
+    if values.dtype != object:
+        return None
+    try:
+        array = pa.array(values.to_numpy(dtype=object), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return None  # mixed or non-nested cells: the caller says what it expected
+    return pd.Series(pd.arrays.ArrowExtensionArray(array), index=values.index, name=values.name)
+
+
+def _holds_nothing(arrow_type: pa.DataType) -> bool:
+    """The type pyarrow infers from object cells that are all missing (null) or all empty lists (list<null>)."""
+    return pa.types.is_null(arrow_type) or (pa.types.is_list(arrow_type) and pa.types.is_null(arrow_type.value_type))
+
+
+def _no_items(values: pd.Series) -> pd.Series:
+    """Cells without a single item, as a list of (field-less) structs: explodes to one row per row, no field."""
+    empty = pa.nulls(len(values), type=pa.list_(pa.struct([])))
+    return pd.Series(pd.arrays.ArrowExtensionArray(empty), index=values.index, name=values.name)
 
 
 def _repeat_counts(values: pd.Series) -> np.ndarray:

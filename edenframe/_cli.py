@@ -80,16 +80,10 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from ._io import read_parquet
 
-    table = pq.read_table(path)
     # Nested columns (lists, structs) come back as pd.ArrowDtype, as edenframe made them; the rest as pandas does.
-    frame = table.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_nested(t) else None)
-    attrs = (table.schema.metadata or {}).get(b"PANDAS_ATTRS")
-    if attrs:
-        frame.attrs = json.loads(attrs)
-    return frame
+    return read_parquet(path)
 
 
 def check_output(path: Path) -> str:
@@ -132,22 +126,10 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from ._io import to_parquet
 
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    metadata = dict(table.schema.metadata or {})
-    pandas_meta = json.loads(metadata.get(b"pandas", b"{}"))
-    # pandas records a nested ArrowDtype as "list<...>[pyarrow]", which pd.read_parquet cannot parse back; recorded
-    # as object, plain pd.read_parquet reads the file (as lists of dicts), and `edenframe run` restores ArrowDtype.
-    for column in pandas_meta.get("columns", []):
-        field = column.get("field_name")
-        if field in table.column_names and pa.types.is_nested(table.schema.field(field).type):
-            column["numpy_type"] = "object"
-    metadata[b"pandas"] = json.dumps(pandas_meta).encode()
-    if frame.attrs:
-        metadata[b"PANDAS_ATTRS"] = json.dumps(frame.attrs, default=str).encode()
-    pq.write_table(table.replace_schema_metadata(metadata), path)
+    # Readable by plain pd.read_parquet (nested cells as Python objects) and by edenframe.read_parquet (same dtypes).
+    to_parquet(frame, path, index=False)
 
 
 def _nested_columns(frame: pd.DataFrame) -> list[Any]:

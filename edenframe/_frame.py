@@ -80,6 +80,29 @@ class ProviderColumns:
         return ProviderResult(self.provider, fields, error, _row_costs(rows, costs))
 
 
+def finish_all(columns: dict[str, ProviderColumns], providers: Sequence[str], rows: np.ndarray) -> list[ProviderResult]:
+    """Every provider's row columns (see `ProviderColumns.finish`), their label columns sharing one category set.
+
+    A label outside an enum's fixed list is kept as an extra category of the provider that sent it; without a
+    shared set, `out.sentiment_google_general_sentiment == out.sentiment_amazon_general_sentiment` would raise
+    ("Categoricals can only be compared if 'categories' are the same"). So every provider's column gets the fixed
+    categories, then the union of the extra ones, in sorted order.
+    """
+    results = [columns[p].finish(rows) for p in providers]
+    if len(results) < 2:
+        return results
+    schema = columns[providers[0]].schema
+    for name, t in schema.fields:
+        if not isinstance(t, Enum):
+            continue
+        extra = set().union(*(r.fields[name].categories for r in results)) - set(t.values)
+        if extra:
+            shared = [*t.values, *sorted(extra)]
+            for result in results:
+                result.fields[name] = result.fields[name].set_categories(shared)
+    return results
+
+
 def _to_arrow(records: list[dict[str, Any] | None], schema: Struct, errors: list[str | None]) -> pa.StructArray:
     """A struct array of the records; a record that does not fit the schema becomes that unit's error."""
     arrow_type = schema.arrow()

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ._catalog import Subfeature
 from ._errors import ValidationError
+from ._validate import FIX_ENCODING, first_unencodable, utf8_guaranteed
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,23 @@ def _file_input(value: Any, column: str, label: Any) -> Any:
     )
 
 
+def _check_encodable(
+    uniques: np.ndarray, codes: np.ndarray, positions: np.ndarray, index: pd.Index, column: str
+) -> None:
+    """Refuse, naming the row, a distinct text that UTF-8 cannot encode (checked once per distinct value)."""
+    found = first_unencodable(uniques)
+    if found is None:
+        return
+    unit, offset, char = found
+    position = int(positions[int(np.argmax(codes == unit))])
+    raise ValidationError(
+        f"column {column!r} holds text that cannot be sent at row {_label(index[position])}: {char!r} at character "
+        f"{offset} is a lone surrogate (half of a UTF-16 pair, often left by scraped JSON), which UTF-8 cannot "
+        f"encode. Nothing was sent. Replace such characters first, e.g. "
+        f"df[{column!r}] = df[{column!r}]{FIX_ENCODING}"
+    )
+
+
 def plan_requests(
     entry: Subfeature, values: pd.Series, column: str, params: dict[str, Any], max_chars: int | None = None
 ) -> Plan:
@@ -231,6 +249,8 @@ def plan_requests(
                 "(or raise the guard with edenframe.configure(max_input_chars=...))"
             )
     codes, uniques = pd.factorize(raw[sendable])
+    if not utf8_guaranteed(values.dtype):
+        _check_encodable(uniques, codes, np.flatnonzero(sendable), values.index, column)
     row_unit = np.full(len(raw), -1, dtype=np.int64)
     row_unit[sendable] = codes
     return Plan(entry=entry, params=params, values=list(uniques), row_unit=row_unit)

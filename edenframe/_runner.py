@@ -21,7 +21,7 @@ from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._collector import collector_paused
 from ._config import Settings, as_flag, current_settings, parse_providers
 from ._errors import BudgetExceededError, MissingAPIKeyError, RowErrors, ValidationError
-from ._frame import ProviderColumns, ProviderResult, column_names, provider_slug
+from ._frame import ProviderColumns, ProviderResult, column_names, finish_all, provider_slug
 from ._local import local_check, local_probe
 from ._media import media_session, row_keys, save_files
 from ._plan import Plan, Requests, build_requests, content_namer, file_identity, is_upload, plan_requests
@@ -99,7 +99,7 @@ async def run_frame(
     finally:
         if cache is not None:
             cache.close()
-    provider_results = [columns[p].finish(plan.row_unit) for p in call.providers]
+    provider_results = finish_all(columns, call.providers, plan.row_unit)  # one category set for all providers
     del columns
     if call.save_to is not None:
         provider_results = await _save_media(call, provider_results, frame.index)
