@@ -65,6 +65,7 @@ def assert_capped(out: pd.DataFrame, emu: EdenEmulator, max_cost: float) -> None
 
 def test_costs_above_the_estimate_stay_capped_with_many_jobs_at_once(pricey: EdenEmulator) -> None:
     edenframe.configure(batch_size=10)  # 40 jobs of 10, 5 running at once
+    pricey.job_seconds = 0.05  # jobs take a while, so several run side by side
     df = texts(400)
     max_cost = estimate(df)  # passes the check before the run: the actual bill would be three times that
     with pytest.warns(edenframe.RowErrorWarning) as caught:

@@ -63,19 +63,23 @@ def test_cache_hits_are_reported_per_provider(emulator: EdenEmulator) -> None:
 
 
 def test_reattached_jobs_are_reported() -> None:
-    with EdenEmulator(job_seconds=0.5) as emu:
+    with EdenEmulator(job_seconds=2.0) as emu:
         edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
         df = reviews(8, tag="again ")
 
         async def interrupted() -> None:
-            with pytest.raises(asyncio.TimeoutError):
-                await asyncio.wait_for(df.eden.arun(SENTIMENT, "review", providers="google"), 0.2)
+            task = asyncio.ensure_future(df.eden.arun(SENTIMENT, "review", providers="google"))
+            while not any(c.method == "POST" and c.status == 200 for c in emu.calls):  # launched: now interrupt
+                assert not task.done()
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
 
         asyncio.run(interrupted())
-        launched = items_received(emu)
         out = df.eden.sentiment("review", providers="google")
         report = out.attrs["edenframe"]
-        assert launched == 8 and items_received(emu) == 8  # the rerun sent nothing: it collected the job
+        assert items_received(emu) == 8  # the rerun sent nothing: it collected the job
     assert report["reattached"] == 1 and report["jobs"] == 0 and report["sent"] == 0
     assert out["sentiment_error"].isna().all()
 
@@ -92,3 +96,36 @@ def test_chained_calls_keep_every_report() -> None:
     assert df.attrs == {"source": "survey"}  # the input is not touched
     again = df.eden.sentiment("review", progress=False)
     assert len(again.attrs["edenframe_history"]) == 1  # a call on the original frame starts a new history
+
+
+def test_summary_shows_the_budget_and_cache_keys_only_when_they_say_something() -> None:
+    quiet = edenframe.RunReport(
+        {
+            "subfeature": SENTIMENT,
+            "rows": 3,
+            "sent": 3,
+            "cached": 0,
+            "cost": 0.01,
+            "reattached": 0,
+            "cached_by_provider": {"google": 0},
+            "max_cost": None,
+            "budget_reached": False,
+            "not_sent": 0,
+            "seconds": 0.5,
+        }
+    )
+    assert quiet.summary() == f"{SENTIMENT}: 3 rows, 3 sent, 0 cached, cost 0.01, 0.50 s"
+    loud = edenframe.RunReport(
+        {
+            **quiet,
+            "reattached": 2,
+            "cached_by_provider": {"google": 4, "amazon": 0},
+            "max_cost": 0.5,
+            "budget_reached": True,
+            "not_sent": 7,
+        }
+    )
+    line = loud.summary()
+    assert "reattached 2" in line and "cached_by_provider google 4, amazon 0" in line
+    assert "max_cost 0.5" in line and "budget_reached True" in line and "not_sent 7" in line
+    assert "google 4, amazon 0" in loud._repr_html_()
