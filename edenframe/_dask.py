@@ -152,6 +152,7 @@ def _run_partition(
     out = run_sync(run_frame(part, path, column, {**options, "progress": False}, default_prefix))
     # A per-partition report would be misleading once partitions are concatenated: Dask results carry none.
     out.attrs.pop("edenframe", None)
+    out.attrs.pop("edenframe_history", None)
     return out
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._budget import NOT_SENT, Budget
 from ._cache import ResultCache, open_cache
 from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._collector import collector_paused
@@ -103,6 +104,7 @@ async def run_frame(
     del columns
     if call.save_to is not None:
         provider_results = await _save_media(call, provider_results, frame.index)
+    not_sent = _not_sent_rows(provider_results)
     out = _assemble(frame, provider_results, call.columns, call.overwrite)
     report = RunReport(
         {
@@ -116,12 +118,30 @@ async def run_frame(
             "failed": _failed_rows(provider_results),
             "cost": counts["spent"],
             "jobs": counts["jobs"],
+            "reattached": counts["reattached"],
+            "cached_by_provider": counts["cached_by_provider"],
+            "max_cost": call.max_cost,
+            "budget_reached": bool(
+                counts["budget_reached"]
+                or not_sent
+                or (call.max_cost is not None and 0 < call.max_cost <= counts["spent"])
+            ),
+            "not_sent": not_sent,
             "seconds": round(time.monotonic() - started, 3),
         }
     )
-    out.attrs = {**frame.attrs, "edenframe": report}
+    out.attrs = {**frame.attrs, "edenframe": report, "edenframe_history": [*_history(frame.attrs), report]}
     _handle_failures(out, call, report)
     return out
+
+
+def _history(attrs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The reports of the calls that made this frame, oldest first (a chain of calls keeps every one)."""
+    history = attrs.get("edenframe_history")
+    if isinstance(history, list):
+        return list(history)
+    last = attrs.get("edenframe")
+    return [last] if isinstance(last, dict) and not last.get("dry_run") else []
 
 
 def _prepare(
@@ -363,6 +383,26 @@ def _estimate(call: Call, groups: list[tuple[str, Requests]]) -> dict[str, Any]:
     return {"per_item": per_item, "total": float(sum(known)), "unpriced": sorted(unpriced)}
 
 
+def _expected_costs(call: Call, groups: list[tuple[str, Requests]]) -> dict[str, float]:
+    """The table estimate of each remote request of a window, by request name (NaN: no price known)."""
+    remote = [(kind, requests) for kind, requests in groups if kind != "local"]
+    per_item = _estimate(call, remote)["per_item"]
+    return {
+        item["name"]: cost
+        for (_, requests), costs in zip(remote, per_item, strict=True)
+        for item, cost in zip(requests.items, costs, strict=True)
+    }
+
+
+def _not_sent_rows(results: list[ProviderResult]) -> int:
+    """Rows that some provider never got because the budget was reached."""
+    refused = np.zeros(len(results[0].cost) if results else 0, dtype=bool)
+    for result in results:
+        errors = pd.Series(result.error, dtype="string", copy=False)
+        refused |= errors.str.startswith(NOT_SENT).fillna(False).to_numpy(dtype=bool)
+    return int(refused.sum())
+
+
 def _check_budget(call: Call, estimate: dict[str, Any]) -> None:
     if call.max_cost is None:
         return
@@ -374,7 +414,8 @@ def _check_budget(call: Call, estimate: dict[str, Any]) -> None:
     if estimate["unpriced"]:
         warn_user(
             f"no price is known for {estimate['unpriced']}: their cost is not in the estimate that max_cost was "
-            "checked against (spending is still capped as results arrive)",
+            "checked against (during the run they are capped by the cost of their requests seen so far, the first "
+            "one sent alone)",
             RuntimeWarning,
             stacklevel=4,
         )
@@ -426,14 +467,13 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
     """Send everything window by window (two windows in flight, so jobs keep flowing across the boundary); each
     window's results are stored in the cache as they arrive and turned into Arrow once the window is done."""
     columns = {p: ProviderColumns(p, call.entry.row_output) for p in call.providers}
-    counts: dict[str, Any] = {"sent": 0, "cached": 0, "spent": 0.0, "jobs": 0}
+    remote_providers = [p for p in call.providers if not call.in_process(p)]
+    counts: dict[str, Any] = {"sent": 0, "cached": 0, "spent": 0.0, "jobs": 0, "reattached": 0}
+    counts["cached_by_provider"] = dict.fromkeys(remote_providers, 0)
+    # max_cost: every remote request is admitted by the budget before it is launched (see _budget.py)
+    budget = Budget(call.max_cost) if call.max_cost is not None and remote_providers else None
 
-    def budget_stop() -> str | None:
-        if call.max_cost is not None and counts["spent"] >= call.max_cost:
-            return f"max_cost=${call.max_cost:.4f} was reached (${counts['spent']:.4f} spent)"
-        return None
-
-    remote = any(not call.in_process(p) for p in call.providers)
+    remote = bool(remote_providers)
     loop = asyncio.get_running_loop()
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edenframe-cache") if cache is not None else None
     in_flight = asyncio.Semaphore(2)
@@ -446,16 +486,19 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
             session = await stack.enter_async_context(open_session(call.settings)) if remote else None
             transports: dict[str, Any] = {"local": LocalTransport(call.settings)}
             if session is not None:
-                stop = budget_stop if call.max_cost is not None else None
                 transports["batch"] = BatchTransport(
-                    call.settings, session, journal=cache, may_launch=stop, journal_writer=writer
+                    call.settings, session, journal=cache, budget=budget, journal_writer=writer
                 )
-                transports["sync"] = SyncTransport(call.settings, session, may_launch=stop)
+                transports["sync"] = SyncTransport(call.settings, session, budget=budget)
 
             async def run_window(number: int, units: range) -> None:
                 async with in_flight:
                     window = _window(call, plan, units, cache)
                     counts["cached"] += window.cached
+                    for provider in remote_providers:
+                        counts["cached_by_provider"][provider] += sum(window.results[provider].cached)
+                    if budget is not None:
+                        budget.expect(_expected_costs(call, window.groups))
                     # for the bar: how many requests of the window carry each unit (one per transport it goes
                     # through), so a unit counts as done when the last of them has answered
                     pending = [0] * len(units) if progress.show else []
@@ -476,6 +519,8 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                                 call.entry, requests, index, outcomes, window.results, keep=cache is not None
                             )
                             counts["spent"] += charged
+                            if budget is not None:
+                                budget.settle(outcomes, requests.providers)
                             if writer is not None and cache is not None and succeeded:
                                 entries = _cache_entries(call, window, succeeded)
                                 if entries:
@@ -508,7 +553,8 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                     finally:
                         if writes:
                             await asyncio.gather(*writes, return_exceptions=True)
-                    counts["sent"] += sum(len(requests.items) for _, requests in window.groups)
+                    # remote requests are counted by their transports as Eden AI receives them
+                    counts["sent"] += sum(len(requests.items) for kind, requests in window.groups if kind == "local")
                     for provider in call.providers:
                         columns[provider].add(number, window.results[provider])
 
@@ -518,6 +564,9 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                 if writer is not None:
                     writer.shutdown(wait=True)
             counts["jobs"] = sum(getattr(t, "jobs_launched", 0) for t in transports.values())
+            counts["reattached"] = sum(getattr(t, "jobs_attached", 0) for t in transports.values())
+            counts["sent"] += sum(getattr(t, "items_sent", 0) for t in transports.values())
+    counts["budget_reached"] = budget is not None and budget.reached
     counts["spent"] = round(counts["spent"], 10)
     return columns, counts
 
@@ -589,7 +638,17 @@ def _failed_rows(results: list[ProviderResult]) -> int:
 
 
 def _handle_failures(out: pd.DataFrame, call: Call, report: dict[str, Any]) -> None:
+    budget = ""
+    if report["budget_reached"]:
+        budget = (
+            f"the budget max_cost=${call.max_cost:.4f} was reached (${report['cost']:.4f} spent): "
+            f"{report['not_sent']} of {report['rows']} rows were not sent"
+        )
+        if report["not_sent"]:
+            budget += " (rerun with a higher max_cost to send only those; the rest comes from the cache)"
     if report["failed"] == 0:
+        if budget:
+            warn_user(f"{report['subfeature']}: {budget}", RuntimeWarning, stacklevel=4)
         return
     error_columns = [(provider, name) for provider, field, name in call.columns if field == "error"]
     if call.errors == "raise":
@@ -601,7 +660,7 @@ def _handle_failures(out: pd.DataFrame, call: Call, report: dict[str, Any]) -> N
     first = next(out[name].dropna().iloc[0] for _, name in error_columns if out[name].notna().any())
     warn_user(
         f"{report['failed']} of {report['rows']} rows failed in {report['subfeature']} (first error: {first}); "
-        f"the messages are in {', '.join(name for _, name in error_columns)}",
+        f"the messages are in {', '.join(name for _, name in error_columns)}" + (f"; {budget}" if budget else ""),
         RowErrorWarning,
         stacklevel=4,
     )

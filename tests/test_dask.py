@@ -80,7 +80,7 @@ def test_named_method_gives_the_pandas_result(client: Client, emu: EdenEmulator)
     pd.testing.assert_frame_equal(result, expected)
     assert result["sentiment_error"].isna().all()
     assert result.loc[["r004", "r011", "r040"], "sentiment_general_sentiment"].isna().all()
-    assert "edenframe" not in result.attrs
+    assert "edenframe" not in result.attrs and "edenframe_history" not in result.attrs
 
 
 def test_meta_dtypes_equal_the_computed_dtypes(client: Client, emu: EdenEmulator) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -25,8 +27,10 @@ from . import Outcome, OutcomeCallback
 from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all
 from .limiter import RateLimiter
 
-log = logging.getLogger("edenframe")
+if TYPE_CHECKING:
+    from .._budget import Budget
 
+log = logging.getLogger("edenframe")
 
 
 class BatchTransport:
@@ -40,7 +44,7 @@ class BatchTransport:
         settings: Settings,
         session: aiohttp.ClientSession,
         journal: Any = None,
-        may_launch: Callable[[], str | None] | None = None,
+        budget: Budget | None = None,
         journal_writer: Executor | None = None,
     ) -> None:
         self.settings = settings
@@ -51,11 +55,12 @@ class BatchTransport:
         self.journal_writer = journal_writer
         # Outcomes of re-attached jobs for items of other windows of the run, handed over when those are sent.
         self.stash: dict[str, Outcome] = {}
-        self.may_launch = may_launch  # returns a reason to stop launching (budget reached), or None
+        self.budget = budget  # max_cost: admits requests before each launch, or None
         self.limiter = RateLimiter(settings.rate_limit)
         self.running = asyncio.Semaphore(max(1, settings.max_running_jobs))
         self.jobs_launched = 0
         self.jobs_attached = 0
+        self.items_sent = 0  # request items Eden AI received in launched jobs (re-attached ones not included)
 
     async def send(self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
         by_name = {item["name"]: item for item in items}
@@ -66,8 +71,44 @@ class BatchTransport:
         pending = await self._reattach(entry, by_name, on_outcomes)
         size = max(1, min(self.settings.batch_size, 500))
         todo = [by_name[name] for name in by_name if name in pending]
-        chunks = [todo[start : start + size] for start in range(0, len(todo), size)]
-        await gather_all(self._run_chunk(entry, chunk, on_outcomes) for chunk in chunks)
+        if self.budget is None:
+            chunks = [todo[start : start + size] for start in range(0, len(todo), size)]
+            await gather_all(self._run_chunk(entry, _given(chunk), on_outcomes) for chunk in chunks)
+            return
+        # Under a budget, each job takes what the budget admits when its slot comes up (smaller jobs as the cap
+        # comes near), so the number of jobs is not known in advance: up to max_running_jobs workers share the queue.
+        queue = deque(todo)
+        take = self._admitted(queue, size, on_outcomes)
+
+        async def worker() -> None:
+            while queue:
+                await self._run_chunk(entry, take, on_outcomes)
+
+        workers = min(max(1, self.settings.max_running_jobs), -(-len(todo) // size))
+        await gather_all(worker() for _ in range(workers))
+
+    def _admitted(
+        self, queue: deque[dict[str, Any]], size: int, on_outcomes: OutcomeCallback
+    ) -> Callable[[], Awaitable[list[dict[str, Any]]]]:
+        """Takes the next job's items from `queue`: as many as the budget admits (at most `size`). When the budget
+        is reached, every queued item ends as not sent and the job is empty."""
+        budget = self.budget
+        assert budget is not None
+        turn = asyncio.Lock()  # one worker at a time asks for the queue's head, so no two ask for the same items
+
+        async def take() -> list[dict[str, Any]]:
+            async with turn:
+                if not queue:
+                    return []
+                count = await budget.admit([item["name"] for item in itertools.islice(queue, size)])
+                if count == 0:
+                    refused = {item["name"]: Outcome(error=budget.refusal()) for item in queue}
+                    queue.clear()
+                    on_outcomes(refused)
+                    return []
+                return [queue.popleft() for _ in range(count)]
+
+        return take
 
     def _job_url(self, entry: Subfeature, job: str) -> str:
         return f"{self.settings.base_url}/{entry.path}/batch/{job}/"
@@ -120,17 +161,20 @@ class BatchTransport:
         await gather_all(attach(job, names) for job, names in jobs.items())
         return pending
 
-    async def _run_chunk(self, entry: Subfeature, chunk: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
-        job = job_name(chunk)
-        url = self._job_url(entry, job)
-        names = [item["name"] for item in chunk]
+    async def _run_chunk(
+        self, entry: Subfeature, take: Callable[[], Awaitable[list[dict[str, Any]]]], on_outcomes: OutcomeCallback
+    ) -> None:
+        """Run one job of the items `take()` gives once a job slot is free (none: nothing to launch)."""
+        names: list[str] = []
         delivered: set[str] = set()
         try:
             async with self.running, _shared_slot(self.settings.job_semaphore):
-                stop = self.may_launch() if self.may_launch is not None else None
-                if stop is not None:
-                    on_outcomes({name: Outcome(error=f"not sent: {stop}") for name in names})
+                chunk = await take()
+                if not chunk:
                     return
+                job = job_name(chunk)
+                url = self._job_url(entry, job)
+                names = [item["name"] for item in chunk]
                 if self.journal is not None:  # journaled before launch, off the event loop
                     await self._journal(self.journal.record_job, job, entry.path, self.settings.base_url, names)
                 rejected = await self._launch(url, chunk)
@@ -139,11 +183,11 @@ class BatchTransport:
                     on_outcomes(rejected)
                     delivered.update(rejected)
                 page = await self._wait(url, None)
-                if self.may_launch is not None:
+                if self.budget is not None:
                     # Under a budget the next launch must see this job's cost: read its pages before letting go.
                     await self._read_pages(url, page, set(names), delivered, on_outcomes)
             # Otherwise the job no longer runs on the server: its slot goes to the next job while pages are read.
-            if self.may_launch is None:
+            if self.budget is None:
                 await self._read_pages(url, page, set(names), delivered, on_outcomes)
             await self._delete(url)
             if self.journal is not None:
@@ -161,6 +205,7 @@ class BatchTransport:
         status, body = await call(
             self.session, self.settings, "POST", url, json_body={"requests": chunk}, limiter=self.limiter
         )
+        self.items_sent += len(chunk)
         if status != 200 or not isinstance(body, dict):
             # A launch retried after a dropped connection may find its own job already there: attach to it.
             existing, _ = await self._get(url, 1)
@@ -240,6 +285,13 @@ class BatchTransport:
             return
         if status not in (200, 202, 204, 404):
             log.warning("could not delete a collected batch job: %s", api_error("DELETE", url, status, body))
+
+
+def _given(chunk: list[dict[str, Any]]) -> Callable[[], Awaitable[list[dict[str, Any]]]]:
+    async def take() -> list[dict[str, Any]]:
+        return chunk
+
+    return take
 
 
 @asynccontextmanager

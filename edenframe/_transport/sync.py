@@ -7,9 +7,8 @@ import asyncio
 import functools
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -19,6 +18,9 @@ from .._errors import APIError
 from . import Outcome, OutcomeCallback
 from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all
 from .limiter import RateLimiter
+
+if TYPE_CHECKING:
+    from .._budget import Budget
 
 _FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache writes batch up)
 
@@ -30,14 +32,15 @@ class SyncTransport:
         self,
         settings: Settings,
         session: aiohttp.ClientSession,
-        may_launch: Callable[[], str | None] | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.settings = settings
         self.session = session
-        self.may_launch = may_launch  # returns a reason to stop sending (budget reached), or None
+        self.budget = budget  # max_cost: admits each request before it is sent, or None
         self.limiter = RateLimiter(settings.rate_limit)
         self.slots = asyncio.Semaphore(max(1, settings.sync_concurrency))
         self.jobs_launched = 0
+        self.items_sent = 0  # requests Eden AI answered (whatever the answer)
 
     async def send(self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
         url = f"{self.settings.base_url}/{entry.path}/"
@@ -48,16 +51,15 @@ class SyncTransport:
             nonlocal flushed
             buffer[name] = outcome
             # Under a budget every answer counts at once, so the spending check before each request is current.
-            if force or self.may_launch is not None or len(buffer) >= 50 or time.monotonic() - flushed > _FLUSH_EVERY:
+            if force or self.budget is not None or len(buffer) >= 50 or time.monotonic() - flushed > _FLUSH_EVERY:
                 on_outcomes(dict(buffer))
                 buffer.clear()
                 flushed = time.monotonic()
 
         async def one(item: dict[str, Any]) -> None:
             async with self.slots:
-                stop = self.may_launch() if self.may_launch is not None else None
-                if stop is not None:
-                    hand_over(item["name"], Outcome(error=f"not sent: {stop}"))
+                if self.budget is not None and await self.budget.admit([item["name"]]) == 0:
+                    hand_over(item["name"], Outcome(error=self.budget.refusal()))
                     return
                 hand_over(item["name"], await self._request(self.session, url, item))
 
@@ -78,6 +80,7 @@ class SyncTransport:
                 content, filename = await _read_upload(upload)
                 form = functools.partial(_multipart, body, content, filename)
                 status, answer = await call(session, self.settings, "POST", url, data=form, limiter=self.limiter)
+            self.items_sent += 1
         except OSError as exc:
             return Outcome(error=f"cannot read the file {upload}: {exc.strerror or exc}")
         except APIError as exc:

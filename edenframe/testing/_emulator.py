@@ -458,12 +458,15 @@ class EdenEmulator:
         server_error: float = 0.0,
         drop_connection: float = 0.0,
         retry_after: float = 0.05,
+        cost_factor: float = 1.0,
         seed: int = 0,
         log_requests: bool = False,
         responses: ReadOnlyMapping[str, ReadOnlyMapping[str, Any]] | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        if not cost_factor >= 0:
+            raise ValueError(f"cost_factor is a non-negative multiplier of the listed prices, got {cost_factor!r}")
         for name, p in (
             ("rate_limit", rate_limit),
             ("server_error", server_error),
@@ -489,6 +492,8 @@ class EdenEmulator:
         self.server_error = server_error
         self.drop_connection = drop_connection
         self.retry_after = retry_after
+        # Charges are the price table's times this: Eden AI billing above its listed prices (output tokens, pages).
+        self.cost_factor = cost_factor
         self.seed = seed
         self.log_requests = log_requests
         # Canned provider objects: {"text/sentiment_analysis": {"google": {...}}} answers every request of that
@@ -874,7 +879,8 @@ class EdenEmulator:
                 else:
                     item = _request_item(entry, body)
                     fields = synthetic_output(entry, prov.spec, item)
-                    objects[i][j] = self._success(fields, synthetic_cost(entry, prov.spec, item), prov, body)
+                    cost = synthetic_cost(entry, prov.spec, item) * self.cost_factor
+                    objects[i][j] = self._success(fields, cost, prov, body)
         for slots in local_work.values():
             items = [_request_item(entry, bodies[i]) for i, _ in slots]
             try:
