@@ -183,14 +183,16 @@ def test_silent_server_fails_within_the_first_contact_timeout(silent_server: str
     assert "first_contact_timeout" in str(caught.value)
 
 
-def test_cancelling_while_waiting_on_a_silent_server_is_clean(silent_server: str) -> None:
-    edenframe.configure(api_key=KEY, base_url=silent_server, first_contact_timeout=30)
+@pytest.mark.parametrize("cancel_after", [0.3, 2.5], ids=["waiting", "probing"])
+def test_cancelling_while_waiting_on_a_silent_server_is_clean(silent_server: str, cancel_after: float) -> None:
+    # probing: the requests wait 2 s, then the probe waits 2 s more; the run is cancelled in the middle of it
+    edenframe.configure(api_key=KEY, base_url=silent_server, first_contact_timeout=2 if cancel_after > 1 else 30)
 
     async def scenario() -> None:
         task = asyncio.ensure_future(
             reviews(20).eden.arun("text/sentiment_analysis", "review", providers="google", cache=False)
         )
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(cancel_after)
         task.cancel()
         started = time.monotonic()
         with pytest.raises(asyncio.CancelledError):
@@ -208,12 +210,12 @@ def test_a_slow_server_that_answers_a_probe_is_waited_for() -> None:
     async def slow_eden(request: web.Request) -> web.Response:
         if request.method == "GET" and request.path == "/v2/":
             return web.json_response({"details": "Not Found"}, status=404)
-        await asyncio.sleep(1.2)
+        await asyncio.sleep(2.0)
         answer = {"status": "success", "general_sentiment": "Positive", "general_sentiment_rate": 0.9, "items": []}
         return web.json_response({"google": {**answer, "cost": 0.001}})
 
     with PlainServer(slow_eden) as server:
-        edenframe.configure(api_key=KEY, base_url=server.base_url, first_contact_timeout=0.3)
+        edenframe.configure(api_key=KEY, base_url=server.base_url, first_contact_timeout=0.5)
         out = run("sync", 3)
     assert out["sentiment_error"].isna().all()
     assert (out["sentiment_general_sentiment"] == "Positive").all()
@@ -281,7 +283,7 @@ def test_failures_after_the_first_answer_are_retried(transport: str) -> None:
     with EdenEmulator(job_seconds=0.3, retry_after=0.01) as emu:
         edenframe.configure(
             api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, backoff_base=0.01, max_retries=50,
-            first_contact_timeout=0.2, sync_concurrency=2,
+            sync_concurrency=2,
         )  # fmt: skip
         stop = threading.Event()
 
