@@ -133,10 +133,11 @@ class _Contact:
             ):
                 await response.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
+            cause = "timed out" if isinstance(exc, TimeoutError) else _describe(exc)
             raise self.fail(
                 f"the server at {self.base_url} accepted the connection but did not answer within "
-                f"{self.timeout:g} s, nor a probe of {self.base_url}/ within {self.timeout:g} s more "
-                f"({_describe(exc)}; the wait is first_contact_timeout)"
+                f"{self.timeout:g} s, nor a probe of {self.base_url}/ within {self.timeout:g} s more ({cause}; "
+                "a server this slow needs a larger first_contact_timeout)"
             ) from None
         self.alive = True
         log.debug("no answer from %s after %.1fs, but it answers a probe: waiting on", self.base_url, self.timeout)
