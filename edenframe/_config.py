@@ -54,6 +54,9 @@ class Settings:
     max_running_jobs: int = 5  # Eden AI's account-wide limit
     request_timeout: float = 60.0  # seconds for one HTTP call
     connect_timeout: float = 10.0
+    # Seconds of silence from a server that has not answered yet in this run before the run stops (then as long
+    # again for a probe of the base URL); a refused connection or an answer that is not Eden AI's stops it at once.
+    first_contact_timeout: float = 10.0
     max_retries: int = 8  # attempts after the first, for 429, 5xx and dropped connections
     backoff_base: float = 0.5  # first retry delay; doubles each attempt, with full jitter
     backoff_max: float = 30.0
@@ -171,8 +174,8 @@ _COUNTS: dict[str, tuple[int, int | None]] = {
     "max_input_chars": (1, None),
 }
 _SECONDS = frozenset(
-    {"request_timeout", "connect_timeout", "backoff_base", "backoff_max", "retry_deadline", "poll_interval",
-     "poll_max_interval", "job_timeout", "local_chunk_seconds"}
+    {"request_timeout", "connect_timeout", "first_contact_timeout", "backoff_base", "backoff_max", "retry_deadline",
+     "poll_interval", "poll_max_interval", "job_timeout", "local_chunk_seconds"}
 )  # fmt: skip
 
 

@@ -24,7 +24,7 @@ from .._catalog import Subfeature
 from .._config import Settings
 from .._errors import APIError
 from . import Outcome, OutcomeCallback
-from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all
+from .http import api_error, call, describe_error, gather_all, is_fatal
 from .limiter import RateLimiter
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class BatchTransport:
                     page = await self._wait(url, page)
                 await self._read_pages(url, page, set(names), delivered, keep_others)
             except APIError as exc:
-                if exc.status in FATAL_STATUSES:
+                if is_fatal(exc):
                     raise
                 # Paid for but unreadable now: the job stays journaled for the next run; these rows get the error.
                 failed = {name: Outcome(error=str(exc)) for name in wanted if name not in delivered}
@@ -193,7 +193,7 @@ class BatchTransport:
             if self.journal is not None:
                 await self._journal(self.journal.close_job, job)
         except APIError as exc:
-            if exc.status in FATAL_STATUSES:
+            if is_fatal(exc):
                 raise
             on_outcomes({name: Outcome(error=str(exc)) for name in names if name not in delivered})
             return
@@ -202,8 +202,9 @@ class BatchTransport:
             on_outcomes({name: Outcome(error=f"missing from the results of batch job {job}") for name in missing})
 
     async def _launch(self, url: str, chunk: list[dict[str, Any]]) -> dict[str, Outcome]:
-        status, body = await call(
-            self.session, self.settings, "POST", url, json_body={"requests": chunk}, limiter=self.limiter
+        launch = {"requests": chunk}
+        status, body = await call(  # every Eden AI server has this endpoint: a 404 means a wrong base URL
+            self.session, self.settings, "POST", url, json_body=launch, limiter=self.limiter, must_exist=True
         )
         self.items_sent += len(chunk)
         if status != 200 or not isinstance(body, dict):

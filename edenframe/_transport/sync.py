@@ -16,7 +16,7 @@ from .._catalog import Subfeature
 from .._config import Settings
 from .._errors import APIError
 from . import Outcome, OutcomeCallback
-from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all
+from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all, is_fatal
 from .limiter import RateLimiter
 
 if TYPE_CHECKING:
@@ -75,15 +75,21 @@ class SyncTransport:
         upload = body.pop("file", None)
         try:
             if upload is None:
-                status, answer = await call(session, self.settings, "POST", url, json_body=body, limiter=self.limiter)
+                status, answer = await call(
+                    session, self.settings, "POST", url, json_body=body, limiter=self.limiter, must_exist=True
+                )
             else:
                 content, filename = await _read_upload(upload)
                 form = functools.partial(_multipart, body, content, filename)
-                status, answer = await call(session, self.settings, "POST", url, data=form, limiter=self.limiter)
+                status, answer = await call(
+                    session, self.settings, "POST", url, data=form, limiter=self.limiter, must_exist=True
+                )
             self.items_sent += 1
         except OSError as exc:
             return Outcome(error=f"cannot read the file {upload}: {exc.strerror or exc}")
         except APIError as exc:
+            if is_fatal(exc):
+                raise
             return Outcome(error=str(exc))
         if status in FATAL_STATUSES:
             raise api_error("POST", url, status, answer)
