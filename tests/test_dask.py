@@ -3,6 +3,8 @@ client's settings on the workers, and the account's 5-job limit held across a mu
 
 from __future__ import annotations
 
+import random
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,6 +206,51 @@ def test_threaded_scheduler_keeps_to_a_configured_semaphore() -> None:
         result = ddf.eden.sentiment("review", providers="synthetic").compute(scheduler="threads", num_workers=4)
         assert result["sentiment_error"].isna().all()
         assert emu.max_running_seen <= 5
+
+
+def varied_reviews(rows: int = 400, seed: int = 11) -> pd.DataFrame:
+    """Texts of one to six sample reviews each: sentence splitting differs from row to row."""
+    rng = random.Random(seed)
+    pool = [text for text in edenframe.datasets.reviews()["review"].dropna() if text.strip()]
+    texts = [f"{i}. " + " ".join(rng.sample(pool, rng.randint(1, 6))) for i in range(rows)]
+    return pd.DataFrame({"review": texts}, index=pd.Index([f"r{i:04d}" for i in range(rows)], name="key"))
+
+
+@pytest.mark.parametrize(
+    ("method", "options"), [("sentiment", {}), ("summarize", {"output_sentences": 2}), ("keywords", {})]
+)
+def test_local_results_under_the_threaded_scheduler_equal_pandas(method: str, options: dict) -> None:
+    """Dask's default scheduler runs the partitions on threads at once; the local backends share nothing that
+    would make a row's result depend on what the other threads are doing (a shared pysbd Segmenter did)."""
+    pytest.importorskip("vaderSentiment")
+    frame = varied_reviews()
+    ddf = dd.from_pandas(frame, npartitions=4, sort=False)
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads interleave finely, as on a busy machine
+    try:
+        result = getattr(ddf.eden, method)("review", **options).compute(scheduler="threads", num_workers=4)
+    finally:
+        sys.setswitchinterval(before)
+    expected = getattr(ddf.compute().eden, method)("review", **options)
+    differing = [key for key in expected.index if repr(result.loc[key].tolist()) != repr(expected.loc[key].tolist())]
+    assert differing == []
+    pd.testing.assert_frame_equal(result, expected)
+
+
+def test_bad_local_parameters_are_refused_when_the_graph_is_built() -> None:
+    """The pandas call refuses them before any row runs; on Dask that is when the method is called, not at
+    compute."""
+    pytest.importorskip("vaderSentiment")
+    ddf = to_dask(reviews_frame())
+    with pytest.raises(ValidationError, match="English only, not language='xx'"):
+        ddf.eden.sentiment("review", language="xx-unsupported")
+    with pytest.raises(ValidationError, match="no dictionary for language='ja'"):
+        ddf.eden.spell_check("review", language="ja")
+    with pytest.raises(ValidationError, match="output_sentences"):
+        ddf.eden.summarize("review", output_sentences=0)
+    # valid local calls still build (and compute) as before
+    lazy = ddf.eden.spell_check("review", language="en")
+    assert list(lazy.columns)[-1] == "spell_check_error"
 
 
 def test_overwrite_replaces_columns_in_meta_as_in_pandas(emu: EdenEmulator) -> None:
