@@ -3,8 +3,11 @@ client's settings on the workers, and the account's 5-job limit held across a mu
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +23,6 @@ import dask.dataframe as dd
 from distributed import Client, LocalCluster
 
 import edenframe
-import edenframe._dask  # registers ddf.eden (until edenframe/__init__ imports it)
 from edenframe import MissingAPIKeyError, ValidationError
 from edenframe._config import current_settings
 from edenframe.testing import EdenEmulator
@@ -262,3 +264,69 @@ def test_overwrite_replaces_columns_in_meta_as_in_pandas(emu: EdenEmulator) -> N
     pd.testing.assert_frame_equal(result, expected)
     assert list(lazy.columns) == list(result.columns)
     assert dict(lazy._meta.dtypes) == dict(result.dtypes)
+
+
+def _run_python(*parts: str) -> str:
+    """The code `parts` (each dedented) in a fresh interpreter that imports this edenframe; its stdout."""
+    code = "\n".join(textwrap.dedent(part) for part in parts)
+    root = Path(edenframe.__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+_USE_DDF_EDEN = """
+    import pandas as pd
+    frame = pd.DataFrame({"review": ["I love it. The screen is great!", "It broke.", None]})
+    ddf = dd.from_pandas(frame, npartitions=2)
+    lazy = ddf.eden.sentiment("review")
+    out = lazy.compute(scheduler="sync")
+    assert type(ddf.eden).__name__ == "EdenDaskAccessor"
+    pd.testing.assert_frame_equal(out, ddf.compute().eden.sentiment("review"))
+    print(list(out["sentiment_general_sentiment"].astype(object)))
+"""
+
+
+def test_import_edenframe_does_not_import_dask_dataframe() -> None:
+    """`import edenframe` leaves dask.dataframe alone (it would double the import time); ddf.eden is there as
+    soon as the user imports dask.dataframe."""
+    pytest.importorskip("vaderSentiment")
+    out = _run_python(
+        """
+        import sys
+        import edenframe
+        assert "dask.dataframe" not in sys.modules, "import edenframe imported dask.dataframe"
+        import dask.dataframe as dd
+        assert not any(type(f).__module__ == "edenframe._dask_registration" for f in sys.meta_path)
+        assert dd.__spec__.loader is dd.__loader__ and type(dd.__loader__).__module__.startswith("_frozen")
+        """,
+        _USE_DDF_EDEN,
+    )
+    assert out.split() == ["['Positive',", "'Negative',", "nan]"]
+
+
+def test_ddf_eden_works_when_dask_is_imported_first() -> None:
+    pytest.importorskip("vaderSentiment")
+    out = _run_python(
+        """
+        import dask.dataframe as dd
+        import edenframe
+        """,
+        _USE_DDF_EDEN,
+    )
+    assert out.split() == ["['Positive',", "'Negative',", "nan]"]
+
+
+def test_ddf_eden_works_when_a_submodule_of_dask_dataframe_is_imported_first() -> None:
+    """Workers unpickle tasks that import edenframe._dask directly; importing a submodule runs dask.dataframe."""
+    pytest.importorskip("vaderSentiment")
+    out = _run_python(
+        """
+        import sys
+        import edenframe._dask
+        import dask.dataframe as dd
+        """,
+        _USE_DDF_EDEN,
+    )
+    assert out.split() == ["['Positive',", "'Negative',", "nan]"]
