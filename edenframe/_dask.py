@@ -69,8 +69,9 @@ def eden_map_partitions(
     call = _prepare(meta_input, entry, column, options, default_prefix)  # the same errors as pandas, before compute
     if any(call.in_process(p) for p in call.providers):
         # the pandas call probes the backend before its first row (sentiment with language='fr', a language without
-        # a spelling dictionary): here that happens now, on the client, rather than in every partition at compute.
-        # This thread is the caller's, not an event loop, so a model loading here blocks nothing else.
+        # a spelling dictionary); here it happens now, on the client, so a bad call fails before any task exists
+        # (each partition probes again when it runs, which is cheap). It runs in the caller's thread, as a pandas
+        # call's wait does, never on an event loop.
         local_probe(entry.path, call.params)
     meta = _output_meta(meta_input, entry, call.columns, call.overwrite)
 
