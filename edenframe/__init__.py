@@ -1,24 +1,19 @@
 """edenframe: Eden AI for pandas.
 
-`import edenframe` registers `df.eden` and `s.eden`: each method sends one Eden AI request per distinct row value
-through the v2 batch API (or the offline `local` provider) and returns a new DataFrame with typed result columns
-aligned on the original index.
+`import edenframe` registers `df.eden` and `s.eden` (and `ddf.eden` once `dask.dataframe` is imported): each method
+sends one Eden AI request per distinct row value through the v2 batch API (or the offline `local` provider) and
+returns a new DataFrame with typed result columns aligned on the original index.
 """
 
 from __future__ import annotations
 
 from . import _accessor as _accessor  # registers the accessors
 from . import datasets as datasets
-
-try:
-    from . import _dask as _dask  # registers ddf.eden when dask[dataframe] is installed
-except ImportError as exc:
-    if not (exc.name or "").startswith(("dask", "distributed")):
-        raise
 from ._accessor import EdenFrameAccessor, EdenSeriesAccessor
 from ._cache import cache_info, clear_cache
 from ._catalog import Param, Subfeature, all_subfeatures, get_subfeature
 from ._config import configure, reset_configuration
+from ._dask_registration import register_when_imported as _register_dask
 from ._errors import (
     APIError,
     BudgetExceededError,
@@ -31,6 +26,10 @@ from ._errors import (
 from ._io import read_parquet
 from ._report import RunReport
 from ._runner import RowErrorWarning
+
+# ddf.eden is registered once dask.dataframe is imported (at once if it already is): importing dask here would
+# double the time `import edenframe` takes
+_register_dask()
 
 __version__ = "0.1.0"
 

@@ -21,6 +21,7 @@ from ._cache import cache_path
 from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._config import Secret, Settings, configure, current_settings
 from ._errors import ValidationError
+from ._local import local_probe
 from ._runner import _prepare, run_frame
 from ._sync import run_sync
 from ._validate import input_column
@@ -66,6 +67,12 @@ def eden_map_partitions(
         options["api_key"] = Secret(options["api_key"])  # keep the key out of task reprs
     meta_input = ddf._meta
     call = _prepare(meta_input, entry, column, options, default_prefix)  # the same errors as pandas, before compute
+    if any(call.in_process(p) for p in call.providers):
+        # the pandas call probes the backend before its first row (sentiment with language='fr', a language without
+        # a spelling dictionary); here it happens now, on the client, so a bad call fails before any task exists
+        # (each partition probes again when it runs, which is cheap). It runs in the caller's thread, as a pandas
+        # call's wait does, never on an event loop.
+        local_probe(entry.path, call.params)
     meta = _output_meta(meta_input, entry, call.columns, call.overwrite)
 
     settings = current_settings()

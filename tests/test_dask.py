@@ -3,6 +3,11 @@ client's settings on the workers, and the account's 5-job limit held across a mu
 
 from __future__ import annotations
 
+import os
+import random
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +23,6 @@ import dask.dataframe as dd
 from distributed import Client, LocalCluster
 
 import edenframe
-import edenframe._dask  # registers ddf.eden (until edenframe/__init__ imports it)
 from edenframe import MissingAPIKeyError, ValidationError
 from edenframe._config import current_settings
 from edenframe.testing import EdenEmulator
@@ -206,6 +210,51 @@ def test_threaded_scheduler_keeps_to_a_configured_semaphore() -> None:
         assert emu.max_running_seen <= 5
 
 
+def varied_reviews(rows: int = 400, seed: int = 11) -> pd.DataFrame:
+    """Texts of one to six sample reviews each: sentence splitting differs from row to row."""
+    rng = random.Random(seed)
+    pool = [text for text in edenframe.datasets.reviews()["review"].dropna() if text.strip()]
+    texts = [f"{i}. " + " ".join(rng.sample(pool, rng.randint(1, 6))) for i in range(rows)]
+    return pd.DataFrame({"review": texts}, index=pd.Index([f"r{i:04d}" for i in range(rows)], name="key"))
+
+
+@pytest.mark.parametrize(
+    ("method", "options"), [("sentiment", {}), ("summarize", {"output_sentences": 2}), ("keywords", {})]
+)
+def test_local_results_under_the_threaded_scheduler_equal_pandas(method: str, options: dict) -> None:
+    """Dask's default scheduler runs the partitions on threads at once; the local backends share nothing that
+    would make a row's result depend on what the other threads are doing (a shared pysbd Segmenter did)."""
+    pytest.importorskip("vaderSentiment")
+    frame = varied_reviews()
+    ddf = dd.from_pandas(frame, npartitions=4, sort=False)
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads interleave finely, as on a busy machine
+    try:
+        result = getattr(ddf.eden, method)("review", **options).compute(scheduler="threads", num_workers=4)
+    finally:
+        sys.setswitchinterval(before)
+    expected = getattr(ddf.compute().eden, method)("review", **options)
+    differing = [key for key in expected.index if repr(result.loc[key].tolist()) != repr(expected.loc[key].tolist())]
+    assert differing == []
+    pd.testing.assert_frame_equal(result, expected)
+
+
+def test_bad_local_parameters_are_refused_when_the_graph_is_built() -> None:
+    """The pandas call refuses them before any row runs; on Dask that is when the method is called, not at
+    compute."""
+    pytest.importorskip("vaderSentiment")
+    ddf = to_dask(reviews_frame())
+    with pytest.raises(ValidationError, match="English only, not language='xx'"):
+        ddf.eden.sentiment("review", language="xx-unsupported")
+    with pytest.raises(ValidationError, match="no dictionary for language='ja'"):
+        ddf.eden.spell_check("review", language="ja")
+    with pytest.raises(ValidationError, match="output_sentences"):
+        ddf.eden.summarize("review", output_sentences=0)
+    # valid local calls still build (and compute) as before
+    lazy = ddf.eden.spell_check("review", language="en")
+    assert list(lazy.columns)[-1] == "spell_check_error"
+
+
 def test_overwrite_replaces_columns_in_meta_as_in_pandas(emu: EdenEmulator) -> None:
     connect(emu)
     frame = reviews_frame().assign(sentiment_cost=1.0)
@@ -215,3 +264,69 @@ def test_overwrite_replaces_columns_in_meta_as_in_pandas(emu: EdenEmulator) -> N
     pd.testing.assert_frame_equal(result, expected)
     assert list(lazy.columns) == list(result.columns)
     assert dict(lazy._meta.dtypes) == dict(result.dtypes)
+
+
+def _run_python(*parts: str) -> str:
+    """The code `parts` (each dedented) in a fresh interpreter that imports this edenframe; its stdout."""
+    code = "\n".join(textwrap.dedent(part) for part in parts)
+    root = Path(edenframe.__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+_USE_DDF_EDEN = """
+    import pandas as pd
+    frame = pd.DataFrame({"review": ["I love it. The screen is great!", "It broke.", None]})
+    ddf = dd.from_pandas(frame, npartitions=2)
+    lazy = ddf.eden.sentiment("review")
+    out = lazy.compute(scheduler="sync")
+    assert type(ddf.eden).__name__ == "EdenDaskAccessor"
+    pd.testing.assert_frame_equal(out, ddf.compute().eden.sentiment("review"))
+    print(list(out["sentiment_general_sentiment"].astype(object)))
+"""
+
+
+def test_import_edenframe_does_not_import_dask_dataframe() -> None:
+    """`import edenframe` leaves dask.dataframe alone (it would double the import time); ddf.eden is there as
+    soon as the user imports dask.dataframe."""
+    pytest.importorskip("vaderSentiment")
+    out = _run_python(
+        """
+        import sys
+        import edenframe
+        assert "dask.dataframe" not in sys.modules, "import edenframe imported dask.dataframe"
+        import dask.dataframe as dd
+        assert not any(type(f).__module__ == "edenframe._dask_registration" for f in sys.meta_path)
+        assert dd.__spec__.loader is dd.__loader__ and type(dd.__loader__).__module__.startswith("_frozen")
+        """,
+        _USE_DDF_EDEN,
+    )
+    assert out.split() == ["['Positive',", "'Negative',", "nan]"]
+
+
+def test_ddf_eden_works_when_dask_is_imported_first() -> None:
+    pytest.importorskip("vaderSentiment")
+    out = _run_python(
+        """
+        import dask.dataframe as dd
+        import edenframe
+        """,
+        _USE_DDF_EDEN,
+    )
+    assert out.split() == ["['Positive',", "'Negative',", "nan]"]
+
+
+def test_ddf_eden_works_when_a_submodule_of_dask_dataframe_is_imported_first() -> None:
+    """Workers unpickle tasks that import edenframe._dask directly; importing a submodule runs dask.dataframe."""
+    pytest.importorskip("vaderSentiment")
+    out = _run_python(
+        """
+        import sys
+        import edenframe._dask
+        import dask.dataframe as dd
+        """,
+        _USE_DDF_EDEN,
+    )
+    assert out.split() == ["['Positive',", "'Negative',", "nan]"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pysbd
 
 from ._objects import ItemError, fail, success
+from ._shared import per_thread
 
 
 def run_each(items: list[dict], compute_one: Callable[[dict], dict[str, Any]]) -> list[dict]:
@@ -50,7 +50,10 @@ _PYSBD_LANGUAGES = frozenset(
 )  # fmt: skip
 
 
-@functools.cache
+# One Segmenter per thread: `segment()` keeps the text it splits on the Segmenter itself and maps the sentences
+# back onto it, so a shared one mixes up the texts of concurrent calls (whole reviews returned as one sentence,
+# sentences of another text, IndexError).
+@per_thread
 def _segmenter(language: str) -> pysbd.Segmenter:
     return pysbd.Segmenter(language=language, clean=False, char_span=True)
 

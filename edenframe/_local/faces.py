@@ -29,6 +29,7 @@ import numpy as np
 from .._catalog import get_subfeature
 from .._schema import ListOf, Struct, Type
 from ._files import ItemError, load_bytes, map_items
+from ._shared import load_once
 
 CASCADE = "haarcascade_frontalface_default.xml"
 MAX_SIDE = 1280
@@ -40,7 +41,7 @@ CONFIDENCE_CENTRE = 2.0
 _LOCK = threading.Lock()
 
 
-@cache
+@load_once
 def _classifier() -> cv2.CascadeClassifier:
     path = cv2.data.haarcascades + CASCADE
     classifier = cv2.CascadeClassifier(path)

@@ -12,6 +12,7 @@ from typing import Any
 
 import yake
 
+from ._shared import per_thread
 from ._text import get_text, language_of, run_each
 
 MAX_NGRAM = 3
@@ -45,7 +46,9 @@ def _stopwords(language: str | None) -> frozenset[str]:
     return frozenset(word for word in content.lower().split() if word)
 
 
-@functools.cache
+# One extractor per thread: it updates its own similarity cache and counters on every call (and answers [] on any
+# exception it meets), so it is not shared between threads.
+@per_thread
 def _extractor(language: str | None) -> yake.KeywordExtractor:
     # an empty set would make YAKE load its own file again; {""} means "no stopwords"
     return yake.KeywordExtractor(

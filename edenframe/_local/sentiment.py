@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from ._shared import load_once
 from ._text import ItemError, get_text, language_of, run_each, sentence_spans
 
 # VADER's own convention: compound >= 0.05 is positive, <= -0.05 negative, in between neutral
 THRESHOLD = 0.05
 
 
-@functools.cache
+@load_once
 def _analyzer() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
 

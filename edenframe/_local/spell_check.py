@@ -21,6 +21,7 @@ import jellyfish
 import numpy as np
 from spellchecker import SpellChecker
 
+from ._shared import load_once
 from ._text import ItemError, get_text, language_of, run_each
 
 MAX_SUGGESTIONS = 5
@@ -38,7 +39,7 @@ def supported_languages() -> tuple[str, ...]:
     return tuple(sorted(SpellChecker.languages()))
 
 
-@functools.cache
+@load_once
 def _checker(language: str) -> SpellChecker:
     # distance=1: the distance-2 fallback is done by `_distance2` below
     return SpellChecker(language=language, distance=1)
@@ -54,7 +55,7 @@ class _Vocabulary:
     letters: dict[str, int]
 
 
-@functools.cache
+@load_once
 def _vocabulary(language: str) -> _Vocabulary:
     counts = _checker(language).word_frequency.dictionary
     frequent = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:DISTANCE2_VOCABULARY]
