@@ -36,6 +36,8 @@ class Param:
     maximum: float | None = None
     nullable: bool = False
     description: str = ""
+    # A value format checked before sending, beyond the type: "language" (a BCP-47 code such as 'fr' or 'pt-BR')
+    format: str | None = None
 
 
 @dataclass(frozen=True)
