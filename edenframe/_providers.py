@@ -100,16 +100,18 @@ def _refusal(entry: Subfeature, spec: str, name: str, listing: ProviderList, opt
 def provider_list(entry: Subfeature, settings: Settings) -> ProviderList:
     """The subfeature's providers: live from the API's info endpoint, or the catalog's when it cannot answer."""
     base = settings.base_url.rstrip("/")
+    # a server may answer a keyed read and refuse an anonymous one: they are kept apart (the key itself is not kept)
+    keyed = settings.api_key is not None
     if base.rsplit("/", 1)[-1] == "v3":
         url = f"{base}/info"
-        lists, problem = _cached((base, ""), lambda: _fetch(url, None, settings, _v3_lists))
+        lists, problem = _cached((base, "", keyed), lambda: _fetch(url, None, settings, _v3_lists))
         names = lists.get(entry.path) if lists is not None else None
         if lists is not None and not names:
             problem = f"GET {url} lists no provider of {entry.path}"
     else:
         url = f"{base}/info/provider_subfeatures/"
         query = {"feature__name": entry.feature, "subfeature__name": entry.subfeature}
-        names, problem = _cached((base, entry.path), lambda: _fetch(url, query, settings, _v2_names(entry)))
+        names, problem = _cached((base, entry.path, keyed), lambda: _fetch(url, query, settings, _v2_names(entry)))
         if names is not None and not names:
             names, problem = None, f"GET {url} lists no provider of {entry.path}"
     if names:
@@ -124,7 +126,7 @@ def forget_provider_lists() -> None:
         _slots.clear()
 
 
-# -- the process-wide cache: one slot per (base URL, subfeature); its lock makes concurrent callers share a fetch --
+# -- the process-wide cache: a slot per (base URL, subfeature, keyed); its lock makes concurrent calls share a read --
 
 
 class _Slot:
@@ -136,11 +138,11 @@ class _Slot:
         self.value: tuple[Any, str] = (None, "")
 
 
-_slots: dict[tuple[str, str], _Slot] = {}
+_slots: dict[tuple[str, str, bool], _Slot] = {}
 _slots_lock = threading.Lock()
 
 
-def _cached(key: tuple[str, str], fetch: Callable[[], tuple[Any, str]]) -> tuple[Any, str]:
+def _cached(key: tuple[str, str, bool], fetch: Callable[[], tuple[Any, str]]) -> tuple[Any, str]:
     with _slots_lock:
         slot = _slots.setdefault(key, _Slot())
     with slot.lock:  # a second caller waits here for the first one's answer instead of fetching again

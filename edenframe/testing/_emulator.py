@@ -1,4 +1,5 @@
-"""`EdenEmulator`: an aiohttp server that speaks the Eden AI v2 sync and batch wire format (wire-format.md §1–§3).
+"""`EdenEmulator`: an aiohttp server that speaks the Eden AI v2 sync and batch wire format (wire-format.md §1–§3),
+and the provider lists of the v2 and v3 info endpoints (`/v2/info/provider_subfeatures/`, `/v3/info`).
 
 Every subfeature of the catalog is served, by the schema-driven `synthetic` generator for any known provider and by
 the offline implementations for provider `local`. Fault hooks make the failure modes a client must survive
