@@ -36,7 +36,7 @@ class Param:
     maximum: float | None = None
     nullable: bool = False
     description: str = ""
-    # A value format checked before sending, beyond the type: "language" (a BCP-47 code such as 'fr' or 'pt-BR')
+    # A value format checked before sending, beyond the type (a key of _formats.FORMAT_CHECKS): "language"
     format: str | None = None
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import locale
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,6 +10,7 @@ import pandas as pd
 
 from ._catalog import MISSING, Param, Subfeature
 from ._errors import ValidationError
+from ._formats import FORMAT_CHECKS
 from ._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
 
 
@@ -77,7 +76,7 @@ def check_value(entry: Subfeature, p: Param, value: Any) -> Any:
     if problem:
         raise ValidationError(f"{where} {problem} (got {value!r})")
     if p.format is not None and value != p.default:
-        problem = _FORMAT_CHECKS[p.format](value)
+        problem = FORMAT_CHECKS[p.format](value)
         if problem:
             raise ValidationError(f"{where} {problem} (got {value!r})")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -119,33 +118,3 @@ def _type_problem(t: Type, value: Any) -> str:
                 return f"has unknown keys {sorted(extra)}; allowed: {list(t.names)}"
         return ""
     return ""
-
-
-# BCP-47 as Eden AI's language parameters use it: a 2-3 letter language ('fr', 'yue'), then an optional script
-# ('Hant'), region ('BR', '419') and variants. Eden AI also takes 'auto-detect' (wire-format 1.2).
-_LANGUAGE_CODE = re.compile(
-    r"[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
-)
-_AUTO_LANGUAGE = frozenset({"auto", "auto-detect"})
-
-
-def language_code_problem(value: str) -> str:
-    """Why `value` is not a language code such as 'fr', 'pt-BR' or 'zh-Hant' ('' when it is one)."""
-    if value.strip().lower() in _AUTO_LANGUAGE or _LANGUAGE_CODE.fullmatch(value):
-        return ""
-    problem = "must be a language code such as 'fr', 'pt-BR' or 'zh-Hant'"
-    stripped = value.strip()
-    if stripped != value and _LANGUAGE_CODE.fullmatch(stripped):
-        return f"{problem}, without spaces: did you mean {stripped!r}?"
-    dashed = stripped.replace("_", "-")
-    if dashed != stripped and _LANGUAGE_CODE.fullmatch(dashed):
-        return f"{problem}, its parts joined by '-': did you mean {dashed!r}?"
-    # a language's English or own name ('French', 'deutsch'): the C library's locale aliases know the common ones
-    alias = locale.locale_alias.get(stripped.lower(), "")
-    code = re.split(r"[_.@]", alias, maxsplit=1)[0]
-    if code and _LANGUAGE_CODE.fullmatch(code):
-        return f"{problem}, not a language name: did you mean {code!r}?"
-    return problem
-
-
-_FORMAT_CHECKS = {"language": language_code_problem}

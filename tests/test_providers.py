@@ -311,6 +311,16 @@ def test_language_parameters_must_be_codes(emu: EdenEmulator, options: dict[str,
     assert emu.calls == []  # refused before the provider list is read
 
 
+def test_every_declared_format_is_checked() -> None:
+    from edenframe._formats import FORMAT_CHECKS
+
+    declared = {(e.path, p.name): p.format for e in edenframe.all_subfeatures() for p in e.params if p.format}
+    assert set(declared.values()) <= set(FORMAT_CHECKS)
+    languages = {name for (_, name), kind in declared.items() if kind == "language"}
+    assert languages == {"language", "source_language", "target_language"}
+    assert ("translation/automatic_translation", "target_language") in declared
+
+
 def test_language_codes_are_sent_as_given(emu: EdenEmulator) -> None:
     for code in ("fr", "pt-BR", "zh-Hant", "es-419"):
         out = reviews(1).eden.translate("review", providers="deepl", target_language=code, source_language="en")

@@ -26,6 +26,7 @@ from collections.abc import Collection
 from collections.abc import Mapping as ReadOnlyMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
@@ -540,7 +541,10 @@ class EdenEmulator:
         unknown = sorted(set(providers or {}) - {e.path for e in all_subfeatures()})
         if unknown:
             raise ValueError(f"providers= names unknown subfeature(s) {unknown}; use 'feature/subfeature' paths")
-        self.providers = {path: tuple(names) for path, names in (providers or {}).items()}
+        self.providers = {
+            path: tuple(_provider_list(names) or ()) if isinstance(names, str) else tuple(names)
+            for path, names in (providers or {}).items()
+        }
         # Every info endpoint (v2 provider_subfeatures, v3 info) answers this HTTP status instead, e.g. 503
         if info_status is not None and not 300 <= info_status <= 599:
             raise ValueError(f"info_status is an HTTP error status (300-599), got {info_status!r}")
@@ -875,7 +879,11 @@ class EdenEmulator:
     def _info_fault(self) -> web.Response | None:
         if self.info_status is None:
             return None
-        return _error(self.info_status, "Service Unavailable", "The info service is unavailable (emulated).")
+        try:
+            phrase = HTTPStatus(self.info_status).phrase
+        except ValueError:  # a status without a standard name (599)
+            phrase = "Error"
+        return _error(self.info_status, phrase, "The info service cannot answer (emulated).")
 
     def _provider_subfeatures(self, request: web.Request) -> web.Response:
         """`GET /v2/info/provider_subfeatures/` (wire-format 6.1, v2 OpenAPI `ProviderSubfeature`): one object per
