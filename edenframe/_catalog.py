@@ -36,6 +36,8 @@ class Param:
     maximum: float | None = None
     nullable: bool = False
     description: str = ""
+    # A value format checked before sending, beyond the type (a key of _formats.FORMAT_CHECKS): "language"
+    format: str | None = None
 
 
 @dataclass(frozen=True)

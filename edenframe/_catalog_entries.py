@@ -23,12 +23,22 @@ def words(text: str) -> tuple[str, ...]:
 # --- shared request parameters -------------------------------------------------------------------------------------
 
 LANGUAGE = Param(
-    "language", STR, nullable=True, description="ISO 639-1 code such as 'en', or None to let the provider detect it"
+    "language",
+    STR,
+    nullable=True,
+    description="ISO 639-1 code such as 'en', or None to let the provider detect it",
+    format="language",
 )
 SOURCE_LANGUAGE = Param(
-    "source_language", STR, nullable=True, description="language code of the input ('en', 'zh'), None to detect it"
+    "source_language",
+    STR,
+    nullable=True,
+    description="language code of the input ('en', 'zh'), None to detect it",
+    format="language",
 )
-TARGET_LANGUAGE = Param("target_language", STR, required=True, description="language code to translate into ('fr')")
+TARGET_LANGUAGE = Param(
+    "target_language", STR, required=True, description="language code to translate into ('fr')", format="language"
+)
 FILE_PASSWORD = Param(
     "file_password", STR, nullable=True, description="password of a protected PDF (at most 200 characters)"
 )
@@ -686,7 +696,14 @@ ENTRIES: tuple[Subfeature, ...] = (
         input_field="text",
         input_kind="text",
         params=(
-            Param("language", STR, default="", nullable=True, description="language code of the voice ('en', 'fr')"),
+            Param(
+                "language",
+                STR,
+                default="",
+                nullable=True,
+                description="language code of the voice ('en', 'fr')",
+                format="language",
+            ),
             Param("option", enum("FEMALE", "MALE", ""), default="", description="voice gender, '' for the default"),
             *(
                 Param(name, INT, default=0, minimum=-100, maximum=100, nullable=True, description=what)

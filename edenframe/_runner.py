@@ -27,6 +27,7 @@ from ._local import local_check, local_probe
 from ._media import media_session, row_keys, save_files
 from ._plan import Plan, Requests, build_requests, content_namer, file_identity, is_upload, plan_requests
 from ._progress import Progress
+from ._providers import checked_providers
 from ._report import RunReport
 from ._results import UnitResults, absorb, response_key
 from ._sync import warn_user
@@ -80,7 +81,8 @@ async def run_frame(
     """The async body of every accessor method."""
     started = time.monotonic()
     entry = subfeature if isinstance(subfeature, Subfeature) else get_subfeature(subfeature)
-    call = _prepare(frame, entry, column, options, default_prefix)
+    # off the event loop: checking the providers may read Eden AI's provider list (a short blocking GET)
+    call = await asyncio.to_thread(_prepare, frame, entry, column, options, default_prefix)
     if not call.dry_run and any(call.in_process(p) for p in call.providers):
         await asyncio.to_thread(local_probe, entry.path, call.params)  # bad parameters: refused before any row runs
     with collector_paused():  # one pass over every row, allocating only acyclic objects
@@ -206,22 +208,39 @@ def _prepare(
         save_to = Path(save_to).expanduser()
         if save_to.exists() and not save_to.is_dir():
             raise ValidationError(f"save_to={str(save_to)!r} exists and is not a directory")
-    columns = column_names(entry.row_output.names, prefix, providers, with_path=save_to is not None)
     overwrite = bool(run_options.get("overwrite", False))
-    clashes = [name for _, _, name in columns if name in frame.columns]
-    if clashes and not overwrite and not dry_run:
-        raise ValidationError(
-            f"the new column(s) {clashes} already exist in the DataFrame; pass prefix='...' to name them "
-            "differently, or overwrite=True to replace them"
-        )
+
+    def new_columns() -> list[tuple[str, str, str]]:
+        columns = column_names(entry.row_output.names, prefix, providers, with_path=save_to is not None)
+        clashes = [name for _, _, name in columns if name in frame.columns]
+        if clashes and not overwrite and not dry_run:
+            raise ValidationError(
+                f"the new column(s) {clashes} already exist in the DataFrame; pass prefix='...' to name them "
+                "differently, or overwrite=True to replace them"
+            )
+        return columns
+
+    columns = new_columns()
     max_cost = run_options.get("max_cost")
     if max_cost is not None and (
         isinstance(max_cost, bool) or not isinstance(max_cost, (int, float)) or not max_cost >= 0
     ):
         raise ValidationError(f"max_cost must be a non-negative number (USD), not {max_cost!r}")
+    body_options = _body_options(request_options, providers)
+    # Last, as it may read Eden AI's provider list over HTTP: names in Eden AI's spelling ('Google' -> 'google')
+    if not all(p == LOCAL and transport == "auto" for p in providers):
+        checked = checked_providers(entry, providers, settings)
+        if checked != providers:
+            providers = checked
+            columns = new_columns()
+    if "fallback_providers" in body_options:
+        fallbacks = body_options["fallback_providers"].split(",")
+        body_options["fallback_providers"] = ",".join(
+            checked_providers(entry, fallbacks, settings, "fallback_providers")
+        )
     return Call(
         entry=entry,
-        params={**params, **_body_options(request_options, providers)},
+        params={**params, **body_options},
         settings=settings,
         providers=providers,
         transport=transport,

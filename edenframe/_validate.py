@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from ._catalog import MISSING, Param, Subfeature
 from ._errors import ValidationError
+from ._formats import FORMAT_CHECKS
 from ._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
 
 
@@ -77,6 +78,10 @@ def check_value(entry: Subfeature, p: Param, value: Any) -> Any:
     problem = _type_problem(p.type, value) or _encoding_problem(value)
     if problem:
         raise ValidationError(f"{where} {problem} (got {value!r})")
+    if p.format is not None and value != p.default:
+        problem = FORMAT_CHECKS[p.format](value)
+        if problem:
+            raise ValidationError(f"{where} {problem} (got {value!r})")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if p.minimum is not None and value < p.minimum:
             raise ValidationError(f"{where} must be at least {p.minimum} (got {value!r})")

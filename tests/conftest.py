@@ -14,6 +14,7 @@ import edenframe
 SHARED_API = Path(__file__).resolve().parents[1].parent / "shared" / "eden-api"
 
 _real_connect = socket.socket.connect
+_real_getaddrinfo = socket.getaddrinfo
 _real_connect_ex = socket.socket.connect_ex
 
 
@@ -41,11 +42,27 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     return _real_connect_ex(self, address)
 
 
+def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+    # No DNS look-ups either (a default base URL would resolve api.edenai.run): names other than localhost fail
+    # at once, as they would on a machine without a resolver.
+    if isinstance(host, bytes):
+        host = host.decode()
+    if isinstance(host, str) and host not in ("localhost", ""):
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            message = f"tests may not resolve {host!r}: only loopback is allowed"
+            raise socket.gaierror(socket.EAI_NONAME, message) from None
+    return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _loopback_only() -> Iterator[None]:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
     yield
+    socket.getaddrinfo = _real_getaddrinfo
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from edenframe import Subfeature
 from edenframe._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
+from edenframe.testing import Call, EdenEmulator
 
 
 def sample_value(name: str, t: Type) -> Any:
@@ -36,3 +37,9 @@ def required_params(entry: Subfeature) -> dict[str, Any]:
         if p.required:
             out[p.name] = "fr" if p.name == "target_language" else sample_value(p.name, p.type)
     return out
+
+
+def sent(emu: EdenEmulator) -> list[Call]:
+    """The emulator's calls that did or fetched work: all but reads of the public info endpoints (provider lists),
+    which edenframe may make while validating a call, before it sends anything."""
+    return [c for c in emu.calls if not (c.method == "GET" and "/info" in c.path)]

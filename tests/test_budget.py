@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pytest
+from helpers import sent
 
 import edenframe
 from edenframe.testing import EdenEmulator, expected_row
@@ -126,7 +127,7 @@ def test_max_cost_below_the_estimate_still_refuses_before_any_request(pricey: Ed
     df = texts(30)
     with pytest.raises(edenframe.BudgetExceededError, match="nothing was sent"):
         df.eden.translate("review", target_language="fr", providers="deepl", max_cost=estimate(df) * 0.99)
-    assert pricey.calls == []
+    assert sent(pricey) == []
 
 
 def test_a_rerun_with_a_higher_budget_sends_only_the_rows_not_sent(pricey: EdenEmulator) -> None:

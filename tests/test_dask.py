@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import sent
 
 pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
@@ -77,7 +78,7 @@ def test_named_method_gives_the_pandas_result(client: Client, emu: EdenEmulator)
     assert ddf.npartitions == 3
 
     lazy = ddf.eden.sentiment("review", providers="synthetic")
-    assert emu.calls == []  # nothing is sent before compute
+    assert sent(emu) == []  # nothing is sent before compute (the provider list was read to check 'synthetic')
     result = lazy.compute()
 
     expected = ddf.compute().eden.sentiment("review", providers="synthetic")
@@ -245,7 +246,7 @@ def test_bad_local_parameters_are_refused_when_the_graph_is_built() -> None:
     pytest.importorskip("vaderSentiment")
     ddf = to_dask(reviews_frame())
     with pytest.raises(ValidationError, match="English only, not language='xx'"):
-        ddf.eden.sentiment("review", language="xx-unsupported")
+        ddf.eden.sentiment("review", language="xx")
     with pytest.raises(ValidationError, match="no dictionary for language='ja'"):
         ddf.eden.spell_check("review", language="ja")
     with pytest.raises(ValidationError, match="output_sentences"):

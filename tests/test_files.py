@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import required_params
+from helpers import required_params, sent
 
 import edenframe
 from edenframe.testing import EdenEmulator, expected_row
@@ -80,7 +80,7 @@ def test_non_file_cells_are_refused_before_sending(emulator: EdenEmulator) -> No
     df = pd.DataFrame({"scan": ["https://a.example/x.png", 42]})
     with pytest.raises(edenframe.ValidationError, match=r"file methods take URLs, local paths or bytes"):
         df.eden.ocr("scan", providers="amazon")
-    assert emulator.calls == []
+    assert sent(emulator) == []
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from aiohttp import web
+from helpers import sent
 
 import edenframe
 from edenframe._cache import ResultCache
@@ -270,7 +271,7 @@ def test_a_vanished_job_is_not_a_missing_endpoint(tmp_path: Path) -> None:
         journal.record_job("edenframe-vanished", "text/sentiment_analysis", emu.base_url, names.tolist())
         journal.close()
         out = reviews(3).eden.sentiment("review", providers="google", cache=str(cache))
-        statuses = [(c.method, c.status) for c in emu.calls]
+        statuses = [(c.method, c.status) for c in sent(emu)]
     assert out["sentiment_error"].isna().all()
     assert statuses[0] == ("GET", 404) and ("POST", 200) in statuses
 

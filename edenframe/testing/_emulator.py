@@ -1,4 +1,5 @@
-"""`EdenEmulator`: an aiohttp server that speaks the Eden AI v2 sync and batch wire format (wire-format.md §1–§3).
+"""`EdenEmulator`: an aiohttp server that speaks the Eden AI v2 sync and batch wire format (wire-format.md §1–§3),
+and the provider lists of the v2 and v3 info endpoints (`/v2/info/provider_subfeatures/`, `/v3/info`).
 
 Every subfeature of the catalog is served, by the schema-driven `synthetic` generator for any known provider and by
 the offline implementations for provider `local`. Fault hooks make the failure modes a client must survive
@@ -25,6 +26,7 @@ from collections.abc import Collection
 from collections.abc import Mapping as ReadOnlyMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
@@ -45,6 +47,7 @@ _BATCH_LIST = re.compile(r"^/v2/batch/?$")
 _BATCH_JOB = re.compile(r"^/v2/(?P<feature>[^/]+)/(?P<subfeature>[^/]+)/batch/(?P<name>[^/]+)/?$")
 _SYNC = re.compile(r"^/v2/(?P<feature>[^/]+)/(?P<subfeature>[^/]+)/?$")
 _PROVIDER_SUBFEATURES = re.compile(r"^/v2/info/provider_subfeatures/?$")
+_V3_INFO = re.compile(r"^/v3/info/?$")
 _URL = re.compile(r"^https?://\S+$")
 _BOOL_OPTIONS = ("response_as_dict", "attributes_as_list", "show_original_response", "show_base_64")
 _INVALID_JSON = object()
@@ -168,6 +171,28 @@ def _not_found() -> web.Response:
     return _json({"details": "Not Found"}, 404)
 
 
+def _unpriced_provider_subfeature(entry: Subfeature, provider: str) -> dict[str, Any]:
+    """A v2 `ProviderSubfeature` object (every required field) for a provider the price table does not price."""
+    return {
+        "name": f"{provider}__{entry.feature}__{entry.subfeature}",
+        "version": "",
+        "pricings": [],
+        "is_working": True,
+        "description_title": None,
+        "description_content": None,
+        "provider": {"name": provider, "fullname": provider, "description": None},
+        "feature": {"name": entry.feature, "fullname": entry.feature, "description": None},
+        "subfeature": {"name": entry.subfeature, "fullname": entry.subfeature, "description": None},
+        "constraints": {},
+        "models": {},
+        "tts_models": {},
+        "llm_details": {},
+        "languages": [],
+        "phase": "",
+        "regions": [],
+    }
+
+
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
@@ -246,17 +271,25 @@ def _provider_list(value: Any) -> list[str] | None:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _known_providers(entry: Subfeature, extra: Collection[str] = ()) -> list[str]:
+def _known_providers(
+    entry: Subfeature, extra: Collection[str] = (), listed: Collection[str] | None = None
+) -> list[str]:
+    """The providers served for `entry`: Eden AI's (`listed`, else the catalog's), `synthetic`, `extra`, `local`."""
     from .._local import has_local
 
-    names = [*entry.providers, "synthetic", *extra]
+    names = [*(entry.providers if listed is None else listed), "synthetic", *extra]
+    names = list(dict.fromkeys(names))
     if has_local(entry.path):
         names.append("local")
     return names
 
 
 def _parse_providers(
-    entry: Subfeature, body: dict[str, Any], errors: dict[str, list[str]], extra: Collection[str] = ()
+    entry: Subfeature,
+    body: dict[str, Any],
+    errors: dict[str, list[str]],
+    extra: Collection[str] = (),
+    listed: Collection[str] | None = None,
 ) -> list[_Provider]:
     if "providers" not in body:
         errors["providers"] = ["This field is required."]
@@ -268,7 +301,7 @@ def _parse_providers(
     if not specs:
         errors["providers"] = ["This field may not be blank."]
         return []
-    known = _known_providers(entry, extra)
+    known = _known_providers(entry, extra, listed)
     bad = [s for s in specs if s.split("/", 1)[0].strip() not in known]
     if bad:
         hint = ""
@@ -326,20 +359,26 @@ def _check_input(entry: Subfeature, body: dict[str, Any], errors: dict[str, list
 
 
 def validate_item(
-    entry: Subfeature, body: Any, *, batch: bool = False, extra_providers: Collection[str] = ()
+    entry: Subfeature,
+    body: Any,
+    *,
+    batch: bool = False,
+    extra_providers: Collection[str] = (),
+    listed_providers: Collection[str] | None = None,
 ) -> tuple[dict[str, list[str]], list[_Provider]]:
     """Validate one sync body or batch request item: (errors per field, the providers asked for).
 
-    `extra_providers` are accepted besides the catalog's (the emulator's canned responses)."""
+    `extra_providers` are accepted besides the catalog's (the emulator's canned responses); `listed_providers`
+    replaces the catalog's list (the emulator's `providers=` option)."""
     if not isinstance(body, dict):
         return {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {_type_name(body)}."]}, []
     errors: dict[str, list[str]] = {}
-    providers = _parse_providers(entry, body, errors, extra_providers)
+    providers = _parse_providers(entry, body, errors, extra_providers, listed_providers)
     _check_input(entry, body, errors)
 
     if "fallback_providers" in body and body["fallback_providers"] not in (None, "", []):
         fallbacks = _provider_list(body["fallback_providers"])
-        known = _known_providers(entry, extra_providers)
+        known = _known_providers(entry, extra_providers, listed_providers)
         if fallbacks is None:
             errors["fallback_providers"] = ["Expected a comma-separated string or a list of strings."]
         elif len(fallbacks) > 5:
@@ -462,6 +501,8 @@ class EdenEmulator:
         seed: int = 0,
         log_requests: bool = False,
         responses: ReadOnlyMapping[str, ReadOnlyMapping[str, Any]] | None = None,
+        providers: ReadOnlyMapping[str, Collection[str]] | None = None,
+        info_status: int | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -499,6 +540,20 @@ class EdenEmulator:
         # Canned provider objects: {"text/sentiment_analysis": {"google": {...}}} answers every request of that
         # subfeature for that provider with exactly this object (a recorded real response, say).
         self.responses = {path: dict(objs) for path, objs in (responses or {}).items()}
+        # The emulated account's Eden AI providers per subfeature, replacing the catalog's list: in the info
+        # endpoints and in what requests may name ({"text/sentiment_analysis": ["google", "newcomer"]} adds a
+        # provider newer than the catalog and retires amazon). `synthetic` and `local` are always served.
+        unknown = sorted(set(providers or {}) - {e.path for e in all_subfeatures()})
+        if unknown:
+            raise ValueError(f"providers= names unknown subfeature(s) {unknown}; use 'feature/subfeature' paths")
+        self.providers = {
+            path: tuple(_provider_list(names) or ()) if isinstance(names, str) else tuple(names)
+            for path, names in (providers or {}).items()
+        }
+        # Every info endpoint (v2 provider_subfeatures, v3 info) answers this HTTP status instead, e.g. 503
+        if info_status is not None and not 300 <= info_status <= 599:
+            raise ValueError(f"info_status is an HTTP error status (300-599), got {info_status!r}")
+        self.info_status = info_status
 
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -776,14 +831,19 @@ class EdenEmulator:
         )
 
     async def _dispatch(self, request: web.Request, body: _Body) -> Any:
+        path, method = request.path, request.method
+        if _V3_INFO.match(path):  # public in the v3 spec: no `security` on GET /v3/info
+            if method != "GET":
+                return _json({"detail": "Method Not Allowed"}, 405)
+            return self._info_fault() or self._v3_info()
         denied = self._auth(request)
         if denied is not None:
             return denied
-        path, method = request.path, request.method
         if _PROVIDER_SUBFEATURES.match(path):
             if method != "GET":
                 return _json({"detail": f'Method "{method}" not allowed.'}, 405)
-            return self._fault() or self._provider_subfeatures(request)
+            # Not subject to the random faults: those model the feature endpoints; `info_status` breaks this one.
+            return self._info_fault() or self._provider_subfeatures(request)
         if _BATCH_LIST.match(path):
             if method != "GET":
                 return _json({"detail": f'Method "{method}" not allowed.'}, 405)
@@ -814,16 +874,81 @@ class EdenEmulator:
             return self._fault() or await self._sync(entry, body)
         return _not_found()
 
-    @staticmethod
-    def _provider_subfeatures(request: web.Request) -> web.Response:
-        """`GET /v2/info/provider_subfeatures/`: the shipped price table in Eden AI's shape (wire-format 6.1)."""
+    # -- info endpoints: the providers this emulator serves, in Eden AI's shapes ----------------------------------
+
+    def _listed(self, entry: Subfeature) -> list[str]:
+        """The providers served for `entry` as the info endpoints list them (catalog or `providers=`, plus
+        `synthetic`, the canned responses' providers and `local` where it has an offline implementation)."""
+        return _known_providers(entry, tuple(self.responses.get(entry.path, ())), self.providers.get(entry.path))
+
+    def _info_fault(self) -> web.Response | None:
+        if self.info_status is None:
+            return None
+        try:
+            phrase = HTTPStatus(self.info_status).phrase
+        except ValueError:  # a status without a standard name (599)
+            phrase = "Error"
+        return _error(self.info_status, phrase, "The info service cannot answer (emulated).")
+
+    def _provider_subfeatures(self, request: web.Request) -> web.Response:
+        """`GET /v2/info/provider_subfeatures/` (wire-format 6.1, v2 OpenAPI `ProviderSubfeature`): one object per
+        (provider, subfeature) served, with its `pricings` from the shipped price table (none for a provider the
+        table does not price, such as `synthetic`), filtered like the endpoint's query parameters."""
         query = request.query
-        return _json(
-            load_prices().to_provider_subfeatures(
-                feature=query.get("feature__name"),
-                subfeature=query.get("subfeature__name"),
-                provider=query.get("provider__name"),
+        feature, subfeature, provider = (query.get(f"{k}__name") for k in ("feature", "subfeature", "provider"))
+        priced = {
+            (obj["feature"]["name"], obj["subfeature"]["name"], obj["provider"]["name"]): obj
+            for obj in load_prices().to_provider_subfeatures(feature=feature, subfeature=subfeature, provider=provider)
+        }
+        out = []
+        for entry in all_subfeatures():
+            if feature not in (None, entry.feature) or subfeature not in (None, entry.subfeature):
+                continue
+            for name in self._listed(entry):
+                if provider not in (None, name):
+                    continue
+                obj = priced.get((entry.feature, entry.subfeature, name))
+                out.append(obj if obj is not None else _unpriced_provider_subfeature(entry, name))
+        return _json(out)
+
+    def _v3_info(self) -> web.Response:
+        """`GET /v3/info` (v3 OpenAPI `FeaturesListResponse`; wire-format-v3 1.5): every subfeature served, its
+        models named "feature/subfeature/provider[/model]" with their `pricing` where the price table has one."""
+        prices = load_prices()
+        features: dict[str, list[dict[str, Any]]] = {}
+        for entry in all_subfeatures():
+            table = prices.prices.get(entry.path, {})
+            models = []
+            for name in self._listed(entry):
+                keys = [k for k in table if k.split("/", 1)[0] == name] or [name]
+                for key in keys:
+                    model: dict[str, Any] = {"model": f"{entry.path}/{key}"}
+                    price = table.get(key)
+                    if isinstance(price, dict):  # priced per resolution: the first one stands for the model
+                        price = next(iter(price.values()), None)
+                    if price is not None:
+                        model["pricing"] = {
+                            "price": price.price,
+                            "price_unit_quantity": price.per,
+                            "price_unit_type": price.unit,
+                        }
+                    models.append(model)
+            features.setdefault(entry.feature, []).append(
+                {
+                    "name": entry.subfeature,
+                    "fullname": entry.subfeature.replace("_", " ").title(),
+                    "description": entry.summary,
+                    "mode": "sync",
+                    "models": models,
+                }
             )
+        return _json(
+            {
+                "features": [
+                    {"name": name, "fullname": name.title(), "description": None, "subfeatures": subfeatures}
+                    for name, subfeatures in features.items()
+                ]
+            }
         )
 
     @staticmethod
@@ -927,7 +1052,10 @@ class EdenEmulator:
             return _bad_request({"non_field_errors": ["JSON parse error: the body is not valid JSON."]})
         data = _coerce_form(entry, body.data) if body.multipart else body.data
         errors, providers = validate_item(
-            entry, data if data is not None else {}, extra_providers=tuple(self.responses.get(entry.path, ()))
+            entry,
+            data if data is not None else {},
+            extra_providers=tuple(self.responses.get(entry.path, ())),
+            listed_providers=self.providers.get(entry.path),
         )
         if errors:
             return _bad_request(errors)
@@ -981,7 +1109,11 @@ class EdenEmulator:
         next_id = self._next_public_id
         for index, item in enumerate(items):
             errors, providers = validate_item(
-                entry, item, batch=True, extra_providers=tuple(self.responses.get(entry.path, ()))
+                entry,
+                item,
+                batch=True,
+                extra_providers=tuple(self.responses.get(entry.path, ())),
+                listed_providers=self.providers.get(entry.path),
             )
             if not errors and isinstance(item, dict) and _input_hits(entry, item, self.fail_inputs):
                 errors = {entry.input_field: ["This input was rejected by the emulator (fail_inputs)."]}
