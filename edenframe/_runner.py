@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._cache import ResultCache, open_cache
+from ._cache import ResultCache, cache_setting, open_cache
 from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._collector import collector_paused
 from ._config import Settings, as_flag, current_settings, parse_providers
@@ -208,7 +208,7 @@ def _prepare(
         overwrite=overwrite,
         errors=errors,
         progress=run_options.get("progress"),
-        cache=run_options.get("cache", settings.cache),
+        cache=cache_setting(run_options.get("cache"), settings),
         dry_run=dry_run,
         max_cost=float(max_cost) if max_cost is not None else None,
         save_to=save_to,
@@ -425,7 +425,7 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
     """Send everything window by window (two windows in flight, so jobs keep flowing across the boundary); each
     window's results are stored in the cache as they arrive and turned into Arrow once the window is done."""
     columns = {p: ProviderColumns(p, call.entry.row_output) for p in call.providers}
-    counts: dict[str, Any] = {"sent": 0, "cached": 0, "spent": 0.0, "jobs": 0}
+    counts: dict[str, Any] = {"sent": 0, "cached": 0, "spent": 0.0, "jobs": 0, "recalled": 0}
 
     def budget_stop() -> str | None:
         if call.max_cost is not None and counts["spent"] >= call.max_cost:
@@ -479,9 +479,19 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                                 entries = _cache_entries(call, window, succeeded)
                                 if entries:
                                     writes.append(loop.run_in_executor(writer, cache.store, entries))
+                            advance(outcomes)
+
+                        def recall(names: list[str]) -> set[str]:
+                            answered, units_answered = _recall(call, window, requests, index, names, cache)
+                            counts["cached"] += units_answered
+                            counts["recalled"] += len(answered)
+                            advance(answered)
+                            return answered
+
+                        def advance(names: Any) -> None:
                             if progress.show:  # counting per input costs time: only for a visible bar
                                 done = failed = 0
-                                for name in outcomes:
+                                for name in names:
                                     position = index.get(name)
                                     if position is None:
                                         continue
@@ -497,13 +507,16 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                                         )
                                 progress.advance(done, failed, counts["spent"])
 
-                        return on_outcomes
+                        return on_outcomes, recall
+
+                    def sending(kind: str, requests: Requests) -> Any:
+                        on_outcomes, recall = receiver(requests)
+                        if kind == "batch":  # only batch jobs can be owned by another process sharing the cache
+                            return transports[kind].send(call.entry, requests.items, on_outcomes, recall=recall)
+                        return transports[kind].send(call.entry, requests.items, on_outcomes)
 
                     try:
-                        await gather_all(
-                            transports[kind].send(call.entry, requests.items, receiver(requests))
-                            for kind, requests in window.groups
-                        )
+                        await gather_all(sending(kind, requests) for kind, requests in window.groups)
                     finally:
                         if writes:
                             await asyncio.gather(*writes, return_exceptions=True)
@@ -518,7 +531,46 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                     writer.shutdown(wait=True)
             counts["jobs"] = sum(getattr(t, "jobs_launched", 0) for t in transports.values())
     counts["spent"] = round(counts["spent"], 10)
+    counts["sent"] -= counts.pop("recalled")  # requests answered from the cache after all were not sent by this run
     return columns, counts
+
+
+def _recall(
+    call: Call, window: _Window, requests: Requests, index: dict[str, int], names: list[str], cache: ResultCache | None
+) -> tuple[set[str], int]:
+    """Answer request names from the cache (another process collected their batch job while this run waited): a
+    request counts as answered only when every unit and provider it carries was found. Returns the names answered
+    and how many units of the window they completed."""
+    if cache is None:
+        return set(), 0
+    start = window.units.start
+    wanted: list[tuple[str, tuple[int, ...]]] = [
+        (name, requests.units[index[name]]) for name in names if name in index
+    ]
+    keys = {
+        (provider, unit): window.keys[provider][unit - start]
+        for provider in requests.providers
+        if provider in window.keys
+        for _, units in wanted
+        for unit in units
+    }
+    found = cache.lookup([key for key in keys.values() if key is not None])
+    answered: set[str] = set()
+    units_answered = 0
+    for name, units in wanted:
+        records = {}
+        for provider in requests.providers:
+            for unit in units:
+                stored = found.get(keys.get((provider, unit)) or "")
+                if isinstance(stored, dict) and isinstance(stored.get("record"), dict):
+                    records[(provider, unit)] = stored
+        if len(records) != len(units) * len(requests.providers):
+            continue  # not all there (failures are not cached): the request is sent again
+        for (provider, unit), stored in records.items():
+            window.results[provider].set_record(unit, stored["record"], float(stored.get("cost") or 0.0), cached=True)
+        answered.add(name)
+        units_answered += sum(all(window.results[p].cached[u - start] for p in call.providers) for u in units)
+    return answered, units_answered
 
 
 def _cache_entries(

@@ -2,7 +2,9 @@
 backoff, page through every result page, match results by request name, delete each job once collected.
 
 Jobs are journaled in the cache before launch, so a rerun after a crash re-attaches to jobs still on the server
-(collecting what they produced) instead of launching and paying for them again.
+(collecting what they produced) instead of launching and paying for them again. Runs in several processes may share
+the journal: each job has one owner, the only run that reads and deletes it; another run that needs its requests
+waits until the owner has collected it and takes the results from the cache (see `_cache.py`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,17 @@ import aiohttp
 from .._catalog import Subfeature
 from .._config import Settings
 from .._errors import APIError
-from . import Outcome, OutcomeCallback
+from . import Outcome, OutcomeCallback, Recall
 from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all
 from .limiter import RateLimiter
 
 log = logging.getLogger("edenframe")
 
+# How many times one request may go back to be sent again after its job was held by another run or vanished from the
+# server: each round waits for (or adopts) the jobs in its way, so a second round normally settles everything.
+MAX_ROUNDS = 4
+# Longest pause between two looks at the journal while another run collects a job this run needs.
+_WAIT_MAX_INTERVAL = 1.0
 
 
 class BatchTransport:
@@ -56,72 +63,211 @@ class BatchTransport:
         self.running = asyncio.Semaphore(max(1, settings.max_running_jobs))
         self.jobs_launched = 0
         self.jobs_attached = 0
+        self.collecting: set[str] = set()  # jobs this transport is launching or reading right now
 
-    async def send(self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
-        by_name = {item["name"]: item for item in items}
-        stashed = {name: self.stash.pop(name) for name in list(by_name) if name in self.stash}
-        if stashed:
-            on_outcomes(stashed)
-            by_name = {name: item for name, item in by_name.items() if name not in stashed}
-        pending = await self._reattach(entry, by_name, on_outcomes)
+    async def send(
+        self,
+        entry: Subfeature,
+        items: list[dict[str, Any]],
+        on_outcomes: OutcomeCallback,
+        recall: Recall | None = None,
+    ) -> None:
+        """Send `items`; `recall` answers names from the cache (results another run stored while this one waited for
+        its job), and every item gets either an outcome or a recalled result."""
+        await self._send(entry, {item["name"]: item for item in items}, on_outcomes, recall, 0)
+
+    async def _send(
+        self,
+        entry: Subfeature,
+        by_name: dict[str, dict[str, Any]],
+        on_outcomes: OutcomeCallback,
+        recall: Recall | None,
+        rounds: int,
+    ) -> None:
+        answered = self._from_stash(set(by_name), on_outcomes)
+        by_name = {name: item for name, item in by_name.items() if name not in answered}
+        pending = await self._reattach(entry, by_name, on_outcomes, recall)
         size = max(1, min(self.settings.batch_size, 500))
         todo = [by_name[name] for name in by_name if name in pending]
         chunks = [todo[start : start + size] for start in range(0, len(todo), size)]
-        await gather_all(self._run_chunk(entry, chunk, on_outcomes) for chunk in chunks)
+        await gather_all(self._claim_and_run(entry, chunk, on_outcomes, recall, rounds) for chunk in chunks)
+
+    async def _claim_and_run(
+        self,
+        entry: Subfeature,
+        chunk: list[dict[str, Any]],
+        on_outcomes: OutcomeCallback,
+        recall: Recall | None,
+        rounds: int,
+    ) -> None:
+        """Claim the chunk's job in the journal, then launch it; if another run holds the job or some of its requests,
+        settle those jobs first (wait for them, or adopt them) and send what is still missing."""
+        job = job_name(chunk, entry.path, self.settings.base_url)
+        if self.journal is not None:
+            names = [item["name"] for item in chunk]
+            blocking = await asyncio.to_thread(self.journal.claim_job, job, entry.path, self.settings.base_url, names)
+            if blocking:
+                log.info("batch job %s waits for jobs of another run: %s", job, ", ".join(blocking))
+                await self._again(entry, chunk, on_outcomes, recall, rounds, "another run kept holding them")
+                return
+        self.collecting.add(job)
+        try:
+            await self._run_chunk(entry, chunk, on_outcomes, recall, rounds)
+        finally:
+            self.collecting.discard(job)
+
+    async def _again(
+        self,
+        entry: Subfeature,
+        chunk: list[dict[str, Any]],
+        on_outcomes: OutcomeCallback,
+        recall: Recall | None,
+        rounds: int,
+        reason: str,
+    ) -> None:
+        """Send these items through another round (re-attach, recall, claim), a bounded number of times."""
+        if rounds + 1 >= MAX_ROUNDS:
+            on_outcomes({item["name"]: Outcome(error=f"not sent after {MAX_ROUNDS} tries: {reason}") for item in chunk})
+            return
+        await self._send(entry, {item["name"]: item for item in chunk}, on_outcomes, recall, rounds + 1)
+
+    def _from_stash(self, names: set[str], on_outcomes: OutcomeCallback) -> set[str]:
+        """Hand over outcomes a re-attached job brought for these names; returns the names answered."""
+        stashed = {name: self.stash.pop(name) for name in names if name in self.stash}
+        if stashed:
+            on_outcomes(stashed)
+        return set(stashed)
+
+    def _recover(self, names: set[str], on_outcomes: OutcomeCallback, recall: Recall | None) -> set[str]:
+        """Answer names whose job was collected by another run (or vanished): from the stash, then the cache."""
+        answered = self._from_stash(names, on_outcomes)
+        rest = sorted(names - answered)
+        if rest and recall is not None:
+            answered |= recall(rest)
+        return answered
 
     def _job_url(self, entry: Subfeature, job: str) -> str:
         return f"{self.settings.base_url}/{entry.path}/batch/{job}/"
 
     async def _reattach(
-        self, entry: Subfeature, by_name: dict[str, dict[str, Any]], on_outcomes: OutcomeCallback
+        self,
+        entry: Subfeature,
+        by_name: dict[str, dict[str, Any]],
+        on_outcomes: OutcomeCallback,
+        recall: Recall | None = None,
     ) -> set[str]:
-        """Collect journaled jobs that hold some of these items; returns the names still to send."""
+        """Settle journaled jobs that hold some of these items; returns the names still to send.
+
+        A job held by a live run (another process, or another window of this run) is left to it: this run waits until
+        it is collected and takes the results from the stash or the cache, never reading or deleting it. A job whose
+        owner is gone is adopted: collected and deleted here. A job that vanished gives its items back.
+        """
         pending = set(by_name)
         if self.journal is None:
             return pending
         jobs = await asyncio.to_thread(self.journal.open_jobs, entry.path, self.settings.base_url, list(by_name))
 
-        async def attach(job: str, names: list[str]) -> None:
-            url = self._job_url(entry, job)
+        async def settle(job: str, names: list[str]) -> None:
             wanted = set(names) & set(by_name)
-            delivered: set[str] = set()
-
-            def keep_others(outcomes: dict[str, Outcome]) -> None:
-                # Items of this job that belong to other windows of the run wait in the stash for their window.
-                mine = {name: outcome for name, outcome in outcomes.items() if name in wanted}
-                self.stash.update({name: o for name, o in outcomes.items() if name not in wanted})
-                if mine:
-                    on_outcomes(mine)
-
-            try:
-                async with self.running, _shared_slot(self.settings.job_semaphore):
-                    status, page = await self._get(url, 1)
-                    if status == 404:
-                        # gone from the server (never launched, or deleted): resend
-                        await self._journal(self.journal.close_job, job)
-                        return
-                    if status != 200 or not isinstance(page, dict):
-                        raise api_error("GET", url, status, page)
-                    self.jobs_attached += 1
-                    page = await self._wait(url, page)
-                await self._read_pages(url, page, set(names), delivered, keep_others)
-            except APIError as exc:
-                if exc.status in FATAL_STATUSES:
-                    raise
-                # Paid for but unreadable now: the job stays journaled for the next run; these rows get the error.
-                failed = {name: Outcome(error=str(exc)) for name in wanted if name not in delivered}
-                on_outcomes(failed)
+            state = await self._wait_for_owner(job)
+            if state == "closed":  # collected by its owner: the results are in the cache (failures are not)
+                pending.difference_update(self._recover(wanted, on_outcomes, recall))
+                return
+            if state == "timeout":
+                message = f"batch job {job} of another run was still open after {self.settings.job_timeout:.0f} s"
+                on_outcomes({name: Outcome(error=message) for name in wanted})
                 pending.difference_update(wanted)
                 return
-            pending.difference_update(wanted & delivered)
-            await self._delete(url)
-            await self._journal(self.journal.close_job, job)
+            if state == "claimed":  # adopted a claim its owner never launched: nothing on the server, send again
+                await self._journal(self.journal.close_job, job)
+                return
+            self.collecting.add(job)
+            try:
+                await self._collect(entry, job, names, wanted, pending, on_outcomes, recall)
+            finally:
+                self.collecting.discard(job)
 
-        await gather_all(attach(job, names) for job, names in jobs.items())
+        await gather_all(settle(job, names) for job, names in jobs.items())
         return pending
 
-    async def _run_chunk(self, entry: Subfeature, chunk: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
-        job = job_name(chunk)
+    async def _wait_for_owner(self, job: str) -> str:
+        """Wait until `job` is collected ('closed') or this run holds it (adopted from a gone owner: its state,
+        'claimed' or 'launching'); 'timeout' after `job_timeout`."""
+        started = time.monotonic()
+        delay = self.settings.poll_interval
+        while True:
+            holder, state = await asyncio.to_thread(self.journal.job_holder, job)
+            if holder == "closed":
+                return "closed"
+            if holder == "me" and job not in self.collecting:
+                return state  # ours and left open (an earlier failure of this run): take it up again
+            if holder == "gone":
+                adopted = await asyncio.to_thread(self.journal.adopt_job, job)
+                if adopted is not None:
+                    log.info("adopted batch job %s from a run that no longer runs", job)
+                    return adopted
+                # else another run adopted it first, or it was collected meanwhile: look again
+            if time.monotonic() - started > self.settings.job_timeout:
+                return "timeout"
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, _WAIT_MAX_INTERVAL)
+
+    async def _collect(
+        self,
+        entry: Subfeature,
+        job: str,
+        names: list[str],
+        wanted: set[str],
+        pending: set[str],
+        on_outcomes: OutcomeCallback,
+        recall: Recall | None,
+    ) -> None:
+        """Collect an adopted job (it may still run): its items of this call, the others into the stash."""
+        url = self._job_url(entry, job)
+        delivered: set[str] = set()
+
+        def keep_others(outcomes: dict[str, Outcome]) -> None:
+            # Items of this job that belong to other windows of the run wait in the stash for their window.
+            mine = {name: outcome for name, outcome in outcomes.items() if name in wanted}
+            self.stash.update({name: o for name, o in outcomes.items() if name not in wanted})
+            if mine:
+                on_outcomes(mine)
+
+        try:
+            async with self.running, _shared_slot(self.settings.job_semaphore):
+                status, page = await self._get(url, 1)
+                if status == 404:
+                    # gone from the server (never launched, or collected by an owner that died before closing it):
+                    # what was stored comes from the cache, the rest is sent again
+                    await self._journal(self.journal.close_job, job)
+                    pending.difference_update(self._recover(wanted, on_outcomes, recall))
+                    return
+                if status != 200 or not isinstance(page, dict):
+                    raise api_error("GET", url, status, page)
+                self.jobs_attached += 1
+                page = await self._wait(url, page)
+            await self._read_pages(url, page, set(names), delivered, keep_others)
+        except APIError as exc:
+            if exc.status in FATAL_STATUSES:
+                raise
+            # Paid for but unreadable now: the job stays journaled for the next run; these rows get the error.
+            failed = {name: Outcome(error=str(exc)) for name in wanted if name not in delivered}
+            on_outcomes(failed)
+            pending.difference_update(wanted)
+            return
+        pending.difference_update(wanted & delivered)
+        await self._delete(url)
+        await self._journal(self.journal.close_job, job)
+
+    async def _run_chunk(
+        self,
+        entry: Subfeature,
+        chunk: list[dict[str, Any]],
+        on_outcomes: OutcomeCallback,
+        recall: Recall | None = None,
+        rounds: int = 0,
+    ) -> None:
+        job = job_name(chunk, entry.path, self.settings.base_url)
         url = self._job_url(entry, job)
         names = [item["name"] for item in chunk]
         delivered: set[str] = set()
@@ -151,11 +297,35 @@ class BatchTransport:
         except APIError as exc:
             if exc.status in FATAL_STATUSES:
                 raise
+            if exc.status == 404 and self.journal is not None:
+                await self._vanished(entry, job, chunk, delivered, on_outcomes, recall, rounds)
+                return
             on_outcomes({name: Outcome(error=str(exc)) for name in names if name not in delivered})
             return
         missing = [name for name in names if name not in delivered]
         if missing:
             on_outcomes({name: Outcome(error=f"missing from the results of batch job {job}") for name in missing})
+
+    async def _vanished(
+        self,
+        entry: Subfeature,
+        job: str,
+        chunk: list[dict[str, Any]],
+        delivered: set[str],
+        on_outcomes: OutcomeCallback,
+        recall: Recall | None,
+        rounds: int,
+    ) -> None:
+        """Our job disappeared from the server while we read it: what was stored comes from the cache, the rest is
+        launched again (never turned into failed rows)."""
+        await self._journal(self.journal.close_job, job)
+        left = {item["name"] for item in chunk} - delivered
+        left -= self._recover(left, on_outcomes, recall)
+        if left:
+            log.warning("batch job %s vanished from the server: %d requests are sent again", job, len(left))
+            await self._again(
+                entry, [item for item in chunk if item["name"] in left], on_outcomes, recall, rounds, "jobs vanished"
+            )
 
     async def _launch(self, url: str, chunk: list[dict[str, Any]]) -> dict[str, Outcome]:
         status, body = await call(
@@ -255,10 +425,11 @@ async def _shared_slot(semaphore: Any) -> AsyncIterator[None]:
         await asyncio.to_thread(semaphore.release)
 
 
-def job_name(chunk: list[dict[str, Any]]) -> str:
-    """A deterministic job name: the same requests always form the same job."""
-    digest = hashlib.sha256("\n".join(item["name"] for item in chunk).encode()).hexdigest()
-    return f"edenframe-{digest[:24]}"
+def job_name(chunk: list[dict[str, Any]], subfeature: str, base_url: str) -> str:
+    """A deterministic job name: the same requests to the same endpoint always form the same job (request names
+    leave out the subfeature and server, and the journal holds one job per name)."""
+    text = "\n".join([subfeature, base_url, *(item["name"] for item in chunk)])
+    return f"edenframe-{hashlib.sha256(text.encode()).hexdigest()[:24]}"
 
 
 def _still_processing(page: dict[str, Any]) -> bool:
