@@ -108,9 +108,9 @@ class ResultCache:
 
     def close(self) -> None:
         self._stopping.set()
-        if self._heartbeat is not None:
+        if self._heartbeat is not None:  # it runs once this handle holds a job: only then is there any to release
             self._heartbeat.join()
-        self.release_jobs()
+            self.release_jobs()
         with self._lock:
             self._db.close()
 

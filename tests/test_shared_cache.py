@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
 import pandas as pd
 import pytest
 
@@ -158,3 +160,22 @@ def test_cache_turned_off_by_configure_is_reported(tmp_path: Path) -> None:
     with pytest.raises(edenframe.ValidationError, match="cache=False"):
         edenframe.clear_cache()
     assert edenframe.cache_info(cache=tmp_path / "other.sqlite3")["results"] == 0
+
+
+async def test_a_job_that_vanishes_is_launched_again_not_failed() -> None:
+    async with EdenEmulator(job_seconds=1.0) as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.02)
+        df = pd.DataFrame({"review": [f"vanishing review {i}" for i in range(20)]})
+        task = asyncio.ensure_future(df.eden.arun(SENTIMENT, "review", providers="google"))
+        deadline = time.monotonic() + 30
+        while not any(c.method == "POST" and c.status == 200 for c in emu.calls):
+            assert time.monotonic() < deadline, "the run never launched its job"
+            await asyncio.sleep(0.01)
+        job = next(c.path for c in emu.calls if c.method == "POST")
+        headers = {"Authorization": f"Bearer {emu.api_key}"}
+        async with aiohttp.ClientSession() as session, session.delete(emu.url + job, headers=headers) as response:
+            assert response.status == 204  # someone else deleted the job while it ran
+        out = await task
+        launched = [c for c in emu.calls if c.method == "POST" and c.status == 200]
+        assert len(launched) == 2 and len(emu.ledger) == 20  # the deleted job never finished, so never charged
+    assert out["sentiment_analysis_error"].isna().all()
