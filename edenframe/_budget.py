@@ -119,6 +119,15 @@ class Budget:
             count = 1
         return count
 
+    def release(self, names: Iterable[str]) -> None:
+        """Give back the reservations of admitted requests that were not launched after all (another run held their
+        batch job, or it vanished): nothing was charged, and they are admitted again if they are sent later."""
+        for name in names:
+            if self._in_flight.pop(name, None) is not None:
+                self._probes.discard(name)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
     def refusal(self) -> str:
         """The error message of a request refused by the budget."""
         return (

@@ -2,8 +2,13 @@
 
 Results: every successful provider result is stored as it arrives (per result page), keyed by a hash of
 (subfeature, provider, request parameters including model settings, input). Failures are never stored.
-Journal: every batch job is recorded (with the names of its request items) *before* it is launched and marked
+Journal: every batch job is claimed (with the names of its request items) *before* it is launched and marked
 collected once its results are stored, so a rerun after a crash re-attaches to jobs still on the server.
+
+Several processes may share one file. Each open job has an owner (host, process id and a token per run) and a lease
+the owner refreshes while it runs: only the owner reads and deletes a job; another run that needs the same items
+waits for the job to be collected and takes the results from the cache, and adopts the job only when its owner is
+gone (its process no longer exists on this host, or its lease went stale).
 
 JSON only (never pickle), file mode 0600, WAL mode so several processes and threads can share it. The API key is
 never stored: nothing here receives it.
@@ -13,9 +18,11 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -41,6 +48,16 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE TABLE IF NOT EXISTS job_items (job TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (job, item));
 CREATE INDEX IF NOT EXISTS job_items_item ON job_items (item);
 """
+# Who holds an open job (added to files written by older versions: their jobs have no owner, so they are adopted).
+_OWNER_COLUMNS = {"owner": "TEXT", "host": "TEXT", "pid": "INTEGER", "lease": "REAL"}
+
+# A job's owner refreshes its lease every LEASE_SECONDS / 4; a lease older than LEASE_SECONDS means the owner is gone
+# (a crashed process on another machine, or a frozen one), and its job may be adopted.
+LEASE_SECONDS = 60.0
+HOST = socket.gethostname()
+
+# Job states: 'claimed' (taken by a run, not launched yet: nothing on the server), 'launching' (about to be POSTed,
+# or launched), 'collected' (results stored, job deleted).
 
 
 def default_cache_dir() -> Path:
@@ -49,6 +66,18 @@ def default_cache_dir() -> Path:
         return Path(os.environ["EDENFRAME_CACHE_DIR"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "edenframe"
+
+
+def cache_setting(explicit: Any = None, settings: Any = None) -> Any:
+    """The `cache=` setting in force: the explicit argument, else `configure(cache=)`, else True (the default place,
+    which `EDENFRAME_CACHE_DIR` moves). Runs and `cache_info()`/`clear_cache()` resolve it here, so they agree."""
+    if explicit is not None:
+        return explicit
+    if settings is None:
+        from ._config import current_settings
+
+        settings = current_settings()
+    return settings.cache
 
 
 def cache_path(setting: Any) -> Path | None:
@@ -71,8 +100,17 @@ class ResultCache:
         self._lock = threading.Lock()
         self._db = _connect(path)
         self.broken = False
+        # This run's identity in the journal: the process (for a liveness check on this host) and a token, since
+        # several runs of one process (threads, or a run after a cancelled one) are different owners.
+        self.owner = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._heartbeat: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def close(self) -> None:
+        self._stopping.set()
+        if self._heartbeat is not None:  # it runs once this handle holds a job: only then is there any to release
+            self._heartbeat.join()
+            self.release_jobs()
         with self._lock:
             self._db.close()
 
@@ -116,16 +154,112 @@ class ResultCache:
             out[job] = [item for (item,) in self._query("SELECT item FROM job_items WHERE job = ?", [job])]
         return out
 
+    def claim_job(self, job: str, subfeature: str, base_url: str, items: list[str]) -> list[str]:
+        """Take `job` for this run before launching it; returns the open jobs that stand in the way ([]: claimed).
+
+        In one write transaction, so two processes never both claim a job or the same request: a job of the same
+        name held by another run, or any other open job holding some of these items, blocks the claim (the caller
+        then waits for those jobs, or adopts them if their owner is gone).
+        """
+        blocking: set[str] = set()
+        with self._transaction(immediate=True) as db:
+            row = db.execute("SELECT state, owner FROM jobs WHERE name = ?", (job,)).fetchone()
+            if row is not None and row[0] != "collected" and row[1] != self.owner:
+                blocking.add(job)
+            for chunk in _chunks(items, 500):
+                overlap = db.execute(
+                    "SELECT DISTINCT j.name FROM job_items i JOIN jobs j ON j.name = i.job "
+                    f"WHERE j.state != 'collected' AND j.name != ? AND i.item IN ({','.join('?' * len(chunk))})",
+                    [job, *chunk],
+                ).fetchall()
+                blocking.update(name for (name,) in overlap)
+            if not blocking:
+                db.execute(
+                    "INSERT OR REPLACE INTO jobs (name, subfeature, base_url, state, created, owner, host, pid, lease) "
+                    "VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?)",
+                    (job, subfeature, base_url, time.time(), self.owner, HOST, os.getpid(), time.time()),
+                )
+                db.execute("DELETE FROM job_items WHERE job = ?", (job,))
+                db.executemany("INSERT OR IGNORE INTO job_items VALUES (?, ?)", [(job, item) for item in items])
+        if self.broken:
+            return []  # no journal any more: the run goes on as without a cache
+        if not blocking:
+            self._keep_alive()
+        return sorted(blocking)
+
     def record_job(self, job: str, subfeature: str, base_url: str, items: list[str]) -> None:
+        """Mark a job this run holds as launching (just before its POST): from now on it may exist on the server."""
         now = time.time()
         with self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, 'launching', ?)", (job, subfeature, base_url, now))
-            db.executemany("INSERT OR IGNORE INTO job_items VALUES (?, ?)", [(job, item) for item in items])
+            updated = db.execute(
+                "UPDATE jobs SET state = 'launching', lease = ? WHERE name = ? AND owner = ?", (now, job, self.owner)
+            ).rowcount
+            if not updated:  # not claimed first (a caller that does not claim): record it as ours
+                db.execute(
+                    "INSERT OR REPLACE INTO jobs (name, subfeature, base_url, state, created, owner, host, pid, lease) "
+                    "VALUES (?, ?, ?, 'launching', ?, ?, ?, ?, ?)",
+                    (job, subfeature, base_url, now, self.owner, HOST, os.getpid(), now),
+                )
+                db.executemany("INSERT OR IGNORE INTO job_items VALUES (?, ?)", [(job, item) for item in items])
+        self._keep_alive()
+
+    def job_holder(self, job: str) -> tuple[str, str]:
+        """Who holds `job`, and its state: 'closed' (collected, or no longer journaled), 'me' (this run), 'alive'
+        (another run that still runs) or 'gone' (an owner that no longer runs, or none recorded: adoptable)."""
+        rows = self._query("SELECT state, owner, host, pid, lease FROM jobs WHERE name = ?", [job])
+        if self.broken or not rows or rows[0][0] == "collected":
+            return "closed", "collected"
+        state, owner, host, pid, lease = rows[0]
+        if owner == self.owner:
+            return "me", str(state)
+        return ("alive" if _owner_alive(owner, host, pid, lease) else "gone"), str(state)
+
+    def adopt_job(self, job: str) -> str | None:
+        """Take over a job whose owner is gone; returns its state ('claimed' or 'launching'), or None when another
+        run took it first, it was collected meanwhile, or its owner turned out to be alive."""
+        with self._transaction(immediate=True) as db:
+            row = db.execute("SELECT state, owner, host, pid, lease FROM jobs WHERE name = ?", (job,)).fetchone()
+            if row is None or row[0] == "collected" or row[1] == self.owner or _owner_alive(*row[1:]):
+                return None
+            db.execute(
+                "UPDATE jobs SET owner = ?, host = ?, pid = ?, lease = ? WHERE name = ?",
+                (self.owner, HOST, os.getpid(), time.time(), job),
+            )
+        if self.broken:
+            return None
+        self._keep_alive()
+        return str(row[0])
 
     def close_job(self, job: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM job_items WHERE job = ?", (job,))
             db.execute("UPDATE jobs SET state = 'collected' WHERE name = ?", (job,))
+
+    def release_jobs(self) -> None:
+        """At the end of a run: claims never launched are dropped, jobs left open are handed to the next run (their
+        lease ends now, so it adopts them at once rather than waiting for the lease to run out)."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM job_items WHERE job IN (SELECT name FROM jobs WHERE owner = ? AND state = 'claimed')",
+                (self.owner,),
+            )
+            db.execute("DELETE FROM jobs WHERE owner = ? AND state = 'claimed'", (self.owner,))
+            db.execute("UPDATE jobs SET lease = 0 WHERE owner = ? AND state != 'collected'", (self.owner,))
+
+    def _keep_alive(self) -> None:
+        """Start refreshing this run's leases (once): a thread, so a busy event loop cannot let them go stale."""
+        with self._lock:
+            if self._heartbeat is not None or self._stopping.is_set():
+                return
+            self._heartbeat = threading.Thread(target=self._beat, name="edenframe-lease", daemon=True)
+            self._heartbeat.start()
+
+    def _beat(self) -> None:
+        while not self._stopping.wait(LEASE_SECONDS / 4):
+            with self._transaction() as db:
+                db.execute(
+                    "UPDATE jobs SET lease = ? WHERE owner = ? AND state != 'collected'", (time.time(), self.owner)
+                )
 
     # -- maintenance ----------------------------------------------------------------------------------------------
 
@@ -142,6 +276,8 @@ class ResultCache:
         }
 
     def clear(self, subfeature: str | None = None, older_than: float | None = None) -> int:
+        """Delete stored results; returns how many. Open jobs stay journaled (they were paid for: a rerun collects
+        them); the file is compacted afterwards so that the space goes back to the disk."""
         clauses, args = [], []
         if subfeature is not None:
             clauses.append("subfeature = ?")
@@ -153,9 +289,19 @@ class ResultCache:
         with self._transaction() as db:
             removed = db.execute(f"DELETE FROM results{where}", args).rowcount
             if subfeature is None and older_than is None:
-                db.execute("DELETE FROM job_items")
-                db.execute("DELETE FROM jobs")
+                db.execute("DELETE FROM jobs WHERE state = 'collected'")
+        if removed and not self.broken:
+            self._compact()
         return int(removed)
+
+    def _compact(self) -> None:
+        """VACUUM, then fold the write-ahead log back in: deleted rows otherwise keep their pages in the file."""
+        with self._lock:
+            try:
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.DatabaseError as exc:  # e.g. another process holds the file: the space comes back later
+                log.info("the edenframe cache was not compacted: %s", exc)
 
     # -- plumbing -------------------------------------------------------------------------------------------------
 
@@ -174,13 +320,18 @@ class ResultCache:
             db.executemany(sql, rows)
 
     @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        """A write transaction; a database failure disables the cache for the run instead of failing it."""
+    def _transaction(self, immediate: bool = False) -> Iterator[Any]:
+        """A write transaction; a database failure disables the cache for the run instead of failing it.
+
+        `immediate`: take the write lock before the first read, for a read-then-write that another process must not
+        interleave (two runs claiming the same job)."""
         if self.broken:
             yield _NullConnection()
             return
         with self._lock:
             try:
+                if immediate:
+                    self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
                 self._db.commit()
             except sqlite3.DatabaseError as exc:
@@ -207,7 +358,34 @@ class _NullConnection:
     def executemany(self, *args: Any) -> Any:
         return self
 
+    def fetchone(self) -> None:
+        return None
+
+    def fetchall(self) -> list[Any]:
+        return []
+
     rowcount = 0
+
+
+def _owner_alive(owner: str | None, host: str | None, pid: int | None, lease: float | None) -> bool:
+    """Whether the run holding a job still runs: its lease is fresh and, on this host, its process exists."""
+    if not owner or lease is None or time.time() - float(lease) > LEASE_SECONDS:
+        return False
+    if host == HOST and pid is not None:
+        return _process_exists(int(pid))
+    return True
+
+
+def _process_exists(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would terminate it on Windows: the lease alone decides there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: it exists
+    return True
 
 
 def _dumps(record: dict[str, Any]) -> str:
@@ -247,6 +425,14 @@ def _open(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)
+        present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+        for column, kind in _OWNER_COLUMNS.items():
+            if column not in present:
+                try:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):
+                        raise  # else another process upgraded the file at the same moment
         db.execute("SELECT COUNT(*) FROM results").fetchone()
         db.commit()
     except sqlite3.DatabaseError:
@@ -267,11 +453,22 @@ def open_cache(setting: Any) -> ResultCache | None:
     return ResultCache(path) if path is not None else None
 
 
-def cache_info(cache: Any = None) -> dict[str, Any]:
-    """What the cache holds: its path, the number of stored results (per subfeature), open jobs and size."""
-    handle = open_cache(True if cache is None else cache)
+def _open_for(name: str, cache: Any) -> ResultCache:
+    """The cache a call would use (see `cache_setting`), for cache_info() and clear_cache()."""
+    handle = open_cache(cache_setting(cache))
     if handle is None:
-        raise ValidationError("cache_info() needs a cache: pass a path or leave it to the default")
+        raise ValidationError(
+            f"{name}() found the cache turned off (cache=False); pass cache='path/to/cache.sqlite3' to look at a file"
+        )
+    return handle
+
+
+def cache_info(cache: Any = None) -> dict[str, Any]:
+    """What the cache holds: its path, the number of stored results (per subfeature), open jobs and size.
+
+    Looks at the cache the calls use: `cache=` if given, else `configure(cache=)`, else `EDENFRAME_CACHE_DIR`, else
+    the default place."""
+    handle = _open_for("cache_info", cache)
     try:
         return handle.info()
     finally:
@@ -279,11 +476,23 @@ def cache_info(cache: Any = None) -> dict[str, Any]:
 
 
 def clear_cache(subfeature: str | None = None, *, older_than: float | None = None, cache: Any = None) -> int:
-    """Delete stored results (all, one subfeature's, or those older than `older_than` seconds); returns how many."""
-    handle = open_cache(True if cache is None else cache)
-    if handle is None:
-        raise ValidationError("clear_cache() needs a cache: pass a path or leave it to the default")
+    """Delete stored results (all, one subfeature's, or those older than `older_than` seconds); returns how many.
+
+    `subfeature` is a path (`"text/sentiment_analysis"`) or a method name (`"sentiment"`). Acts on the cache the calls
+    use (as `cache_info()`) and shrinks the file afterwards."""
+    path = None
+    if subfeature is not None:
+        from ._catalog import get_subfeature
+
+        if not isinstance(subfeature, str):
+            raise ValidationError(f"subfeature must be a name such as 'sentiment', not {type(subfeature).__name__}")
+        path = get_subfeature(subfeature).path  # unknown names: a ValidationError with close matches
+    if older_than is not None and (
+        isinstance(older_than, bool) or not isinstance(older_than, (int, float)) or not older_than >= 0
+    ):
+        raise ValidationError(f"older_than must be a number of seconds (>= 0), not {older_than!r}")
+    handle = _open_for("clear_cache", cache)
     try:
-        return handle.clear(subfeature, older_than)
+        return handle.clear(path, older_than)
     finally:
         handle.close()

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._budget import NOT_SENT, Budget
-from ._cache import ResultCache, open_cache
+from ._cache import ResultCache, cache_setting, open_cache
 from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._collector import collector_paused
 from ._config import Settings, as_flag, current_settings, parse_providers
@@ -248,7 +248,7 @@ def _prepare(
         overwrite=overwrite,
         errors=errors,
         progress=run_options.get("progress"),
-        cache=run_options.get("cache", settings.cache),
+        cache=cache_setting(run_options.get("cache"), settings),
         dry_run=dry_run,
         max_cost=float(max_cost) if max_cost is not None else None,
         save_to=save_to,
@@ -544,9 +544,24 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                                 entries = _cache_entries(call, window, succeeded)
                                 if entries:
                                     writes.append(loop.run_in_executor(writer, cache.store, entries))
+                            advance(outcomes)
+
+                        def recall(names: list[str]) -> set[str]:
+                            # answered from the cache: not sent by this run (transports count only what they
+                            # launch), so these count as cached, for each provider the request carries
+                            answered, units_answered = _recall(call, window, requests, index, names, cache)
+                            counts["cached"] += units_answered
+                            for name in answered:
+                                for provider in requests.providers:
+                                    if provider in counts["cached_by_provider"]:
+                                        counts["cached_by_provider"][provider] += len(requests.units[index[name]])
+                            advance(answered)
+                            return answered
+
+                        def advance(names: Any) -> None:
                             if progress.show:  # counting per input costs time: only for a visible bar
                                 done = failed = 0
-                                for name in outcomes:
+                                for name in names:
                                     position = index.get(name)
                                     if position is None:
                                         continue
@@ -562,13 +577,16 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                                         )
                                 progress.advance(done, failed, counts["spent"])
 
-                        return on_outcomes
+                        return on_outcomes, recall
+
+                    def sending(kind: str, requests: Requests) -> Any:
+                        on_outcomes, recall = receiver(requests)
+                        if kind == "batch":  # only batch jobs can be owned by another process sharing the cache
+                            return transports[kind].send(call.entry, requests.items, on_outcomes, recall=recall)
+                        return transports[kind].send(call.entry, requests.items, on_outcomes)
 
                     try:
-                        await gather_all(
-                            transports[kind].send(call.entry, requests.items, receiver(requests))
-                            for kind, requests in window.groups
-                        )
+                        await gather_all(sending(kind, requests) for kind, requests in window.groups)
                     finally:
                         if writes:
                             await asyncio.gather(*writes, return_exceptions=True)
@@ -588,6 +606,44 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
     counts["budget_reached"] = budget is not None and budget.reached
     counts["spent"] = round(counts["spent"], 10)
     return columns, counts
+
+
+def _recall(
+    call: Call, window: _Window, requests: Requests, index: dict[str, int], names: list[str], cache: ResultCache | None
+) -> tuple[set[str], int]:
+    """Answer request names from the cache (another process collected their batch job while this run waited): a
+    request counts as answered only when every unit and provider it carries was found. Returns the names answered
+    and how many units of the window they completed."""
+    if cache is None:
+        return set(), 0
+    start = window.units.start
+    wanted: list[tuple[str, tuple[int, ...]]] = [
+        (name, requests.units[index[name]]) for name in names if name in index
+    ]
+    keys = {
+        (provider, unit): window.keys[provider][unit - start]
+        for provider in requests.providers
+        if provider in window.keys
+        for _, units in wanted
+        for unit in units
+    }
+    found = cache.lookup([key for key in keys.values() if key is not None])
+    answered: set[str] = set()
+    units_answered = 0
+    for name, units in wanted:
+        records = {}
+        for provider in requests.providers:
+            for unit in units:
+                stored = found.get(keys.get((provider, unit)) or "")
+                if isinstance(stored, dict) and isinstance(stored.get("record"), dict):
+                    records[(provider, unit)] = stored
+        if len(records) != len(units) * len(requests.providers):
+            continue  # not all there (failures are not cached): the request is sent again
+        for (provider, unit), stored in records.items():
+            window.results[provider].set_record(unit, stored["record"], float(stored.get("cost") or 0.0), cached=True)
+        answered.add(name)
+        units_answered += sum(all(window.results[p].cached[u - start] for p in call.providers) for u in units)
+    return answered, units_answered
 
 
 def _cache_entries(

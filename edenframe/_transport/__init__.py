@@ -22,3 +22,6 @@ class Outcome(NamedTuple):
 
 # Receives outcomes by request name as they arrive (a result page, a local chunk, a few sync answers).
 OutcomeCallback = Callable[[dict[str, Outcome]], None]
+# Answers request names from the result cache instead of an outcome (results another process stored while this run
+# waited for the batch job that process owned); returns the names it answered.
+Recall = Callable[[list[str]], set[str]]
