@@ -168,9 +168,12 @@ class ResultCache:
                 blocking.add(job)
             for chunk in _chunks(items, 500):
                 overlap = db.execute(
+                    # request names hash the item, not the server or subfeature: only jobs of this server and
+                    # subfeature stand in the way (a run against another base URL holds other requests)
                     "SELECT DISTINCT j.name FROM job_items i JOIN jobs j ON j.name = i.job "
-                    f"WHERE j.state != 'collected' AND j.name != ? AND i.item IN ({','.join('?' * len(chunk))})",
-                    [job, *chunk],
+                    "WHERE j.state != 'collected' AND j.name != ? AND j.subfeature = ? AND j.base_url = ? "
+                    f"AND i.item IN ({','.join('?' * len(chunk))})",
+                    [job, subfeature, base_url, *chunk],
                 ).fetchall()
                 blocking.update(name for (name,) in overlap)
             if not blocking:

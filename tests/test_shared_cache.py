@@ -214,3 +214,22 @@ async def test_a_job_that_vanishes_is_launched_again_not_failed() -> None:
         launched = [c for c in emu.calls if c.method == "POST" and c.status == 200]
         assert len(launched) == 2 and len(emu.ledger) == 20  # the deleted job never finished, so never charged
     assert out["sentiment_analysis_error"].isna().all()
+
+
+def test_a_run_that_failed_on_another_server_does_not_hold_the_same_requests(
+    emulator: EdenEmulator, tmp_path: Path
+) -> None:
+    """Request names hash the item, not the server: a job journaled for a dead base URL (a failed first contact)
+    must not stand in the way of the same requests sent to a live server from the same cache."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v2"
+    cache = str(tmp_path / "cache.sqlite")
+    df = _reviews(20)
+    with pytest.raises(edenframe.APIError, match="cannot connect"):
+        df.eden.sentiment("review", providers="google", cache=cache, base_url=dead)
+    out = df.eden.sentiment("review", providers="google", cache=cache)
+    assert out["sentiment_error"].isna().all()
+    assert out.attrs["edenframe"]["sent"] == 20
