@@ -23,6 +23,9 @@ from typing import Any, TextIO
 import pandas as pd
 
 from . import __version__
+from ._demo import print_demo, run_demo
+from ._errors import ValidationError
+from ._tables import file_format, read_table, write_table
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -38,17 +41,16 @@ class CommandError(Exception):
         self.code = code
 
 
-# Below CommandError: _tables raises it (until it gets errors of its own).
-from ._demo import print_demo, run_demo  # noqa: E402
-from ._tables import file_format, read_table, write_table  # noqa: E402
-
 # ---------------------------------------------------------------------------------------------------------------
 # Files
 
 
 def check_output(path: Path) -> str:
     """Check the output path before anything runs (no paid run may end in an unwritable file)."""
-    kind = file_format(path)
+    try:
+        kind = file_format(path)
+    except ValidationError as exc:
+        raise CommandError(str(exc)) from None
     if path.is_dir():
         raise CommandError(f"{path}: is a directory; give a file name such as {path / 'out.parquet'}")
     if not path.parent.exists():
@@ -66,6 +68,14 @@ def check_paths(input_path: Path, output: Path, *, force: bool) -> None:
         raise CommandError(f"{output}: is the input file; write the result to another file, e.g. -o out.parquet")
     if output.exists() and not force:
         raise CommandError(f"{output}: already exists; pass --force to replace it, or choose another -o")
+
+
+def read_input(path: Path) -> pd.DataFrame:
+    """The input file as a frame; a missing, unknown or unreadable file is a one-line command error (exit 2)."""
+    try:
+        return read_table(path)
+    except (ValidationError, FileNotFoundError, IsADirectoryError) as exc:
+        raise CommandError(str(exc)) from exc
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -163,7 +173,7 @@ def _prepare_call(args: argparse.Namespace, *, for_run: bool) -> tuple[pd.DataFr
         check_paths(Path(args.input), output, force=args.force)
     entry = get_subfeature(args.subfeature)
     options = _call_options(args, entry, for_run=for_run)
-    frame = read_table(Path(args.input))
+    frame = read_input(Path(args.input))
     return frame, entry, options
 
 
