@@ -6,6 +6,9 @@ run); 2 for bad input found before anything was sent (missing file, unknown colu
 130 on Ctrl-C. `run` writes its result to the output file and `estimate` its summary to stdout; progress bars,
 warnings and run reports go to stderr. `main(argv)` returns the exit code (argparse's own exits included), so it
 can be called in process.
+
+This module parses arguments and dispatches; files are read and written by `_tables` (public as
+`edenframe.read_table` / `write_table`) and the demo lives in `_demo`.
 """
 
 from __future__ import annotations
