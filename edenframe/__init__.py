@@ -24,8 +24,10 @@ from ._errors import (
     ValidationError,
 )
 from ._io import read_parquet
+from ._prices import Price, PriceTable, arefresh_prices, load_prices, refresh_prices
 from ._report import RunReport
 from ._runner import RowErrorWarning
+from ._tables import read_table, write_table
 
 # ddf.eden is registered once dask.dataframe is imported (at once if it already is): importing dask here would
 # double the time `import edenframe` takes
@@ -48,17 +50,25 @@ __all__ = [
     "MissingAPIKeyError",
     "MissingDependencyError",
     "Param",
+    "Price",
+    "PriceTable",
     "RowErrorWarning",
     "RowErrors",
     "RunReport",
     "Subfeature",
     "ValidationError",
     "__version__",
+    "all_subfeatures",
+    "arefresh_prices",
     "cache_info",
     "clear_cache",
     "configure",
     "get_subfeature",
+    "load_prices",
     "read_parquet",
+    "read_table",
+    "refresh_prices",
     "reset_configuration",
     "subfeatures",
+    "write_table",
 ]

@@ -6,12 +6,14 @@ run); 2 for bad input found before anything was sent (missing file, unknown colu
 130 on Ctrl-C. `run` writes its result to the output file and `estimate` its summary to stdout; progress bars,
 warnings and run reports go to stderr. `main(argv)` returns the exit code (argparse's own exits included), so it
 can be called in process.
+
+This module parses arguments and dispatches; files are read and written by `_tables` (public as
+`edenframe.read_table` / `write_table`) and the demo lives in `_demo`.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import re
@@ -24,15 +26,14 @@ from typing import Any, TextIO
 import pandas as pd
 
 from . import __version__
+from ._demo import print_demo, run_demo
+from ._errors import ValidationError
+from ._tables import file_format, read_table, write_table
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-# File formats, chosen by extension; CSV and JSON lines may also be compressed (pandas infers it from the suffix).
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
 
 
 class CommandError(Exception):
@@ -47,48 +48,12 @@ class CommandError(Exception):
 # Files
 
 
-def file_format(path: Path) -> str:
-    """The format of a file from its name: csv, parquet or jsonl; CommandError for anything else."""
-    suffixes = [s.lower() for s in path.suffixes]
-    compressed = bool(suffixes) and suffixes[-1] in COMPRESSIONS
-    if compressed:
-        suffixes = suffixes[:-1]
-    kind = FORMATS.get(suffixes[-1]) if suffixes else None
-    if kind is None or (compressed and kind == "parquet"):
-        raise CommandError(
-            f"{path}: unknown file type; use .csv, .parquet or .jsonl (JSON lines), "
-            f"optionally compressed as .csv.gz or .jsonl.gz"
-        )
-    return kind
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV, Parquet or JSON lines file. In CSV only empty fields are missing ("NA" stays text)."""
-    kind = file_format(path)
-    if not path.exists():
-        raise CommandError(f"{path}: no such file")
-    if path.is_dir():
-        raise CommandError(f"{path}: is a directory, not a file")
-    try:
-        if kind == "csv":
-            return pd.read_csv(path, keep_default_na=False, na_values=[""])
-        if kind == "parquet":
-            return _read_parquet(path)
-        return pd.read_json(path, lines=True, dtype=False, convert_dates=False)
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise CommandError(f"{path}: cannot read it as {kind}: {_first_line(exc)}") from exc
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    from ._io import read_parquet
-
-    # Nested columns (lists, structs) come back as pd.ArrowDtype, as edenframe made them; the rest as pandas does.
-    return read_parquet(path)
-
-
 def check_output(path: Path) -> str:
     """Check the output path before anything runs (no paid run may end in an unwritable file)."""
-    kind = file_format(path)
+    try:
+        kind = file_format(path)
+    except ValidationError as exc:
+        raise CommandError(str(exc)) from None
     if path.is_dir():
         raise CommandError(f"{path}: is a directory; give a file name such as {path / 'out.parquet'}")
     if not path.parent.exists():
@@ -108,62 +73,12 @@ def check_paths(input_path: Path, output: Path, *, force: bool) -> None:
         raise CommandError(f"{output}: already exists; pass --force to replace it, or choose another -o")
 
 
-def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write by extension. Parquet keeps nested columns (lists, structs) as Arrow types; JSON lines writes them as
-    nested JSON, and CSV as JSON text in the cell."""
-    kind = file_format(path)
-    if kind == "parquet":
-        _write_parquet(frame, path)
-    elif kind == "csv":
-        plain = _nested_as_python(frame)
-        for name in _nested_columns(frame):
-            plain[name] = pd.array(
-                [None if v is None else json.dumps(v, ensure_ascii=False) for v in plain[name]], dtype="string"
-            )
-        plain.to_csv(path, index=False)
-    else:
-        _nested_as_python(frame).to_json(path, orient="records", lines=True, force_ascii=False)
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    from ._io import to_parquet
-
-    # Readable by plain pd.read_parquet (nested cells as Python objects) and by edenframe.read_parquet (same dtypes).
-    to_parquet(frame, path, index=False)
-
-
-def _nested_columns(frame: pd.DataFrame) -> list[Any]:
-    import pyarrow as pa
-
-    return [
-        name
-        for name in frame.columns
-        if isinstance(frame[name].dtype, pd.ArrowDtype) and pa.types.is_nested(frame[name].dtype.pyarrow_dtype)
-    ]
-
-
-def _nested_as_python(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy whose nested Arrow columns hold plain Python lists and dicts (maps become dicts), None when missing."""
-    import pyarrow as pa
-
-    out = frame.copy()
-    for name in _nested_columns(frame):
-        values = pa.chunked_array(frame[name].array._pa_array).to_pylist()  # type: ignore[attr-defined]
-        out[name] = pd.Series([None if v is None else _plain(v) for v in values], index=frame.index, dtype=object)
-    return out
-
-
-def _plain(value: Any) -> Any:
-    """Arrow's Python values as JSON values: a map arrives as a list of (key, value) tuples."""
-    if isinstance(value, list):
-        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
-            return {str(k): _plain(v) for k, v in value}
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, float) and value != value:  # NaN
-        return None
-    return value
+def read_input(path: Path) -> pd.DataFrame:
+    """The input file as a frame; a missing, unknown or unreadable file is a one-line command error (exit 2)."""
+    try:
+        return read_table(path)
+    except (ValidationError, FileNotFoundError, IsADirectoryError) as exc:
+        raise CommandError(str(exc)) from exc
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -261,7 +176,7 @@ def _prepare_call(args: argparse.Namespace, *, for_run: bool) -> tuple[pd.DataFr
         check_paths(Path(args.input), output, force=args.force)
     entry = get_subfeature(args.subfeature)
     options = _call_options(args, entry, for_run=for_run)
-    frame = read_table(Path(args.input))
+    frame = read_input(Path(args.input))
     return frame, entry, options
 
 
@@ -343,109 +258,6 @@ def _print_report(report: Any, stream: TextIO) -> None:
 
     if report:
         print(f"report: {format_report(report)}", file=stream)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# demo
-
-
-def first_item_field(items: pd.Series, field: str) -> pd.Series:
-    """The `field` of each row's first list item (NA for empty or missing lists), as a string column."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    array = pa.chunked_array(items.array._pa_array).combine_chunks()  # type: ignore[attr-defined]
-    heads = pc.list_slice(array, 0, 1)
-    values = pc.list_flatten(heads).field(field)
-    rows = pc.list_parent_indices(heads).to_numpy()
-    out = pd.Series(pd.NA, index=items.index, dtype="string")
-    out.iloc[rows] = values.to_pylist()
-    return out
-
-
-def run_demo(rows: int | None, progress: bool | None) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Enrich the bundled reviews offline: languages for all rows; sentiment, keywords and embeddings for the
-    English ones (the local models for those are English-only). Returns the enriched frame and the run reports."""
-    import edenframe  # noqa: F401  (registers df.eden)
-
-    from .datasets import reviews
-
-    frame = reviews()
-    if rows is not None:
-        frame = frame.head(rows)
-    reports = []
-    frame = frame.eden.detect_language("review", progress=progress)
-    reports.append(frame.attrs["edenframe"])
-    frame["language"] = first_item_field(frame["detect_language_items"], "language")
-    english = frame[_is_english(frame)]
-    for method in ("sentiment", "keywords", "embed"):
-        options = {} if method == "embed" else {"language": "en"}
-        done = getattr(english.eden, method)("review", progress=progress, **options)
-        reports.append(done.attrs["edenframe"])
-        new = [c for c in done.columns if c not in english.columns]
-        frame = frame.join(done[new])
-    frame.attrs = {}
-    return frame, reports
-
-
-def print_demo(frame: pd.DataFrame, reports: list[dict[str, Any]], stdout: TextIO, stderr: TextIO) -> None:
-    import numpy as np
-
-    from ._report import format_report
-
-    english = _is_english(frame)
-    view = pd.DataFrame(
-        {
-            "review_id": frame["review_id"],
-            "review": frame["review"].str.slice(0, 40),
-            "language": frame["language"],
-            "sentiment": frame["sentiment_general_sentiment"],
-            "rate": frame["sentiment_general_sentiment_rate"].round(2),
-            "top keyword": first_item_field(frame["keywords_items"], "keyword"),
-        }
-    )
-    p = functools.partial(print, file=stdout)
-    p(f"{len(frame)} reviews from edenframe.datasets.reviews(), enriched offline by the 'local' provider")
-    p("(sentiment, keywords and embeddings for the English reviews: the local models for those are English-only)")
-    p()
-    with pd.option_context("display.width", 160, "display.max_colwidth", 42):
-        p(view.head(12).to_string())
-    p()
-    p("Languages:")
-    p(_counts(frame["language"], missing="no text"))
-    p()
-    p(f"Sentiment of the {int(english.sum())} English reviews:")
-    p(_counts(frame.loc[english, "sentiment_general_sentiment"], missing="no text"))
-    p()
-    keywords = frame[english].eden.explode("keywords_items")["keyword"].dropna().str.lower()
-    top = keywords.value_counts().head(10)
-    p("Top keywords of the English reviews:")
-    p("  " + ", ".join(f"{word} ({count})" for word, count in top.items()))
-    p()
-    embedded = frame.loc[english].dropna(subset=["embed_embedding"])
-    vectors = embedded.eden.matrix("embed_embedding")
-    p(f"Embeddings: a {vectors.shape[0]} x {vectors.shape[1]} {vectors.dtype} matrix (df.eden.matrix)")
-    distinct = ~embedded["review"].duplicated().to_numpy()
-    if distinct.sum() > 1:
-        similarity = vectors[distinct] @ vectors[distinct].T  # the vectors have unit length: dot product = cosine
-        np.fill_diagonal(similarity, -1.0)
-        i, j = np.unravel_index(int(np.argmax(similarity)), similarity.shape)
-        ids = embedded.loc[distinct, "review_id"]
-        p(f"  closest pair of different reviews: {ids.iloc[i]} and {ids.iloc[j]} (cosine {similarity[i, j]:.2f})")
-        p(f"    {embedded.loc[distinct, 'review'].iloc[i]}")
-        p(f"    {embedded.loc[distinct, 'review'].iloc[j]}")
-    p()
-    for report in reports:
-        print(f"report: {format_report(report)}", file=stderr)
-
-
-def _is_english(frame: pd.DataFrame) -> pd.Series:
-    return frame["language"].eq("en").fillna(False).astype(bool)
-
-
-def _counts(values: pd.Series, missing: str) -> str:
-    counts = values.astype("object").fillna(f"<{missing}>").value_counts()
-    return "  " + ", ".join(f"{label} {count}" for label, count in counts.items())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -625,11 +437,6 @@ def cli_advice(message: str) -> str:
     for pattern, replacement in _CLI_PATTERNS:
         message = pattern.sub(replacement, message)
     return message
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -60,10 +60,12 @@ class Price:
         return float(Decimal(self.billed_units(quantity)) * Decimal(repr(float(self.price))) / Decimal(per))
 
     def as_dict(self) -> dict[str, Any]:
+        """The price as the shipped `prices.json` stores it: `price`, `per`, `unit`, `min_units`."""
         return {"price": self.price, "per": self.per, "unit": self.unit, "min_units": self.min_units}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Price:
+        """The inverse of `as_dict`."""
         min_units = data.get("min_units")
         return cls(
             float(data["price"]), int(data["per"]), str(data["unit"]), None if min_units is None else int(min_units)
@@ -89,6 +91,7 @@ class PriceTable:
     # -- lookups ------------------------------------------------------------------------------------------------
 
     def paths(self) -> list[str]:
+        """Every subfeature path with at least one price ("text/sentiment_analysis", ...)."""
         return list(self.prices)
 
     def keys(self, path: str) -> list[str]:
@@ -134,6 +137,7 @@ class PriceTable:
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> PriceTable:
+        """A table from the JSON document `to_json` writes (the shape of the shipped `data/prices.json`)."""
         prices: dict[str, dict[str, PriceEntry]] = {}
         for path, entries in document.get("prices", {}).items():
             table: dict[str, PriceEntry] = {}
@@ -147,6 +151,8 @@ class PriceTable:
         return cls(prices, defaults, str(document.get("snapshot", "")), str(document.get("currency", "USD")))
 
     def to_json(self) -> dict[str, Any]:
+        """The table as a JSON-ready dict, for `json.dump` and `PriceTable.from_json`."""
+
         def dump(value: PriceEntry) -> dict[str, Any]:
             if isinstance(value, dict):
                 return {"resolutions": {res: p.as_dict() for res, p in value.items()}}
@@ -278,7 +284,8 @@ def _price_of(pricing: Mapping[str, Any]) -> Price | None:
 
 @functools.cache
 def load_prices() -> PriceTable:
-    """The price table shipped with edenframe (`data/prices.json`); read once, then cached."""
+    """The price table shipped with edenframe (`data/prices.json`, a snapshot of Eden AI's prices), the one dry-run
+    estimates and `max_cost` use. Read once, then cached: every call returns the same table."""
     text = (files("edenframe") / "data" / "prices.json").read_text(encoding="utf-8")
     return PriceTable.from_json(json.loads(text))
 

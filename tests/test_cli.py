@@ -254,6 +254,30 @@ def test_unreadable_input_exits_2(tmp_path: Path) -> None:
     assert "cannot read it as parquet" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("folder.csv", "folder.csv: is a directory, not a file"),  # IsADirectoryError from edenframe.read_table
+        ("missing.jsonl", "missing.jsonl: no such file"),  # FileNotFoundError
+        ("in.xlsx", "in.xlsx: unknown file type; use .csv, .parquet or .jsonl (JSON lines)"),  # ValidationError
+    ],
+)
+def test_input_file_errors_are_one_line_exit_2_in_process(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, message: str
+) -> None:
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "in.xlsx").write_bytes(b"PK")
+    for command in (["run", "-o", str(tmp_path / "out.csv")], ["estimate"]):
+        code = main([command[0], str(tmp_path / name), "-s", "sentiment", "-c", "review", *command[1:]])
+        captured = capsys.readouterr()
+        assert code == 2
+        assert captured.err == f"edenframe: error: {tmp_path / message}" + (
+            ", optionally compressed as .csv.gz or .jsonl.gz\n" if name == "in.xlsx" else "\n"
+        )
+        assert captured.out == ""
+    assert not (tmp_path / "out.csv").exists()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # output paths, arguments and messages (in process: `main(argv)` returns the exit code)
 

@@ -181,6 +181,9 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     reference = (site / "reference" / "index.html").read_text(encoding="utf-8")
     assert "edenframe.testing.EdenEmulator" in reference
     assert "EdenFrameAccessor" in reference
+    names = [name for name in edenframe.__all__ if name != "__version__"]
+    missing = [name for name in names if f'id="edenframe.{name}"' not in reference]
+    assert missing == [], "exported but not on the reference page"
 
 
 # ---------------------------------------------------------------------------------------------------------------

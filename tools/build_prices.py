@@ -177,7 +177,7 @@ def from_wire_format(text: str, path: str) -> dict[str, Any] | None:
 
 def _catalog_paths() -> list[str]:
     sys.path.insert(0, str(ROOT))
-    from edenframe._catalog import all_subfeatures
+    from edenframe import all_subfeatures  # the public name: the catalog module may move
 
     return [entry.path for entry in all_subfeatures()]
 
