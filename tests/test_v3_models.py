@@ -107,7 +107,7 @@ def test_every_subfeature_has_an_output() -> None:
         assert sub.output is not None or v3.v2_paths_of(sub.path), sub.path
         if sub.output is None or v3.v2_paths_of(sub.path):
             continue
-        assert sub.method and sub.summary or sub.path in ("image/face_compare", "image/face_recognition")
+        assert (sub.method and sub.summary) or sub.path in ("image/face_compare", "image/face_recognition")
 
 
 # -- against the feature pages -------------------------------------------------------------------------------------
