@@ -506,3 +506,28 @@ async def test_every_served_subfeature_answers_a_minimal_request(serve: Any) -> 
             status, body = await srv.run(model, data)
         assert status == 200 and body["status"] == "success", (sub.path, body)
         assert body["output"], sub.path
+
+
+async def test_the_answer_function_is_the_state_s(serve: Any) -> None:
+    """`V3State.answer` decides what a provider gives; an exception in it is that provider's failure."""
+    seen: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def answer(path: str, provider: str, data: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        seen.append((path, provider, data))
+        if provider == "broken":
+            raise RuntimeError("out of order")
+        return {"items": [{"category": "canned", "importance": 1.0}]}, 0.25
+
+    srv = await serve(answer=answer, providers={"text/topic_extraction": ["canned", "broken"]})
+    _, body = await srv.run("text/topic_extraction/canned/v2", {"text": "x"})
+    assert (body["output"], body["cost"], body["provider"]) == (
+        {"items": [{"category": "canned", "importance": 1.0}]},
+        0.25,
+        "canned",
+    )
+    _, failed = await srv.run("text/topic_extraction/broken", {"text": "x"}, fallbacks=["canned"])
+    assert (failed["status"], failed["provider"]) == ("success", "canned")
+    _, failed = await srv.run("text/topic_extraction/broken", {"text": "x"})
+    assert failed["status"] == "fail" and "out of order" in failed["error"]["message"]
+    assert seen[0] == ("text/topic_extraction", "canned/v2", {"text": "x"})
+    assert [c["cost"] for c in srv.charges] == [0.25, 0.25]

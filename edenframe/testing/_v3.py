@@ -25,7 +25,13 @@ Shapes and statuses, with the choice made where the documents are silent:
 - `GET /v3/info`, `/v3/info/{feature}`, `/v3/info/{feature}/{subfeature}` are public (no key), like the spec says.
 - Auth: `Authorization: Bearer <key>` on every other route; 401 when missing or wrong.
 - Every `/v3` route spends the account's budget (`AccountRateLimit`, a token bucket): 429
-  `{"detail": "Rate limit exceeded", ...}` with a `Retry-After` header, without it, or alternating.
+  `{"detail": "Rate limit exceeded", ...}` with a `Retry-After` header, without it, or alternating. `/v3/info` too
+  ("all endpoints under /v3"), though it needs no key.
+
+Mounting, in `EdenEmulator.astart` before its catch-all route: `app.add_routes(v3_routes(self._v3))`, where
+`self._v3 = V3State(api_key=..., record=lambda **kw: <append Call(**kw)>, charge=lambda **kw: <append
+Charge(**kw)>, ...)`. `/v3/info` lists subfeatures in v3's naming (`audio/tts`, `ocr/financial_parser`) and not
+those v3 lacks: a provider check on v3 looks an entry up by `v3_mapping(path).v3_path`.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import asyncio
 import base64
 import hmac
 import json
+import logging
 import math
 import mimetypes
 import random
@@ -67,6 +74,8 @@ from ._synthetic import synthetic_cost, synthetic_output
 
 # (v3 subfeature path, provider spec "provider[/model]", input with files resolved to bytes) -> (output, cost)
 Answer = Callable[[str, str, dict[str, Any]], Awaitable[tuple[dict[str, Any], float]]]
+
+log = logging.getLogger("edenframe.testing")
 
 PSEUDO_PROVIDERS = ("synthetic", "local")
 EMBEDDINGS_PATH = "text/embeddings"  # the v2 catalog entry whose synthetic vectors /v3/embeddings serves
@@ -477,7 +486,13 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
                     return _detail(500, "Internal Server Error")
                 if fault == "429":
                     return _too_many(1.0 if state.limiter is None or state.limiter.tells() else None)
-                return await handler(request, data)
+                try:
+                    return await handler(request, data)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a bug or an input nobody foresaw: a 500 like Eden's, and keep serving
+                    log.exception("emulator error on %s %s", request.method, request.path)
+                    return _detail(500, f"Internal Server Error: {type(exc).__name__}: {exc}")
 
             routes.route(method, path)(wrapped)
 
