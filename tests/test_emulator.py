@@ -216,6 +216,32 @@ async def test_not_found_body(emu: EdenEmulator, session: aiohttp.ClientSession)
         assert (status, data) == (404, {"details": "Not Found"}), (method, url)
 
 
+async def test_a_wrong_method_is_a_json_405_after_the_key_check(emu: EdenEmulator) -> None:
+    """The route tables answer 405 for a known path with the wrong method, in Eden AI's JSON, the API key checked
+    first except on the public `/v3/info`; the random faults never touch a 405."""
+    async with aiohttp.ClientSession(headers=headers(emu)) as client:
+        for method, url in [
+            ("GET", f"{emu.base_url}/{SENTIMENT}/"),
+            ("PUT", f"{emu.base_url}/{SENTIMENT}"),
+            ("PATCH", f"{emu.base_url}/{SENTIMENT}/batch/job/"),
+            ("POST", f"{emu.base_url}/batch/"),
+            ("POST", f"{emu.base_url}/info/provider_subfeatures/"),
+        ]:
+            status, data, _ = await request(client, method, url)
+            assert (status, data) == (405, {"detail": f'Method "{method}" not allowed.'}), (method, url)
+    async with aiohttp.ClientSession() as anonymous:
+        status, _, _ = await request(anonymous, "GET", f"{emu.base_url}/{SENTIMENT}/")
+        assert status == 403
+        status, data, _ = await request(anonymous, "POST", f"{emu.url}/v3/info")
+        assert (status, data) == (405, {"detail": "Method Not Allowed"})
+    async with EdenEmulator(server_error=1.0) as broken, aiohttp.ClientSession(headers=headers(broken)) as client:
+        status, _, _ = await request(client, "GET", f"{broken.base_url}/{SENTIMENT}/")
+        assert status == 405
+        status, _, _ = await request(client, "GET", f"{broken.base_url}/batch")
+        assert status == 500
+    assert [c.status for c in emu.calls] == [405] * 5 + [403, 405]
+
+
 async def test_validation_errors_use_the_bad_request_shape(emu: EdenEmulator, session: aiohttp.ClientSession) -> None:
     url = f"{emu.base_url}/{SENTIMENT}/"
     cases = [

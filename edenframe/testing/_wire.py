@@ -1,4 +1,5 @@
-"""Eden AI's wire shapes as aiohttp responses (wire-format.md §2.4), shared by every route table."""
+"""Eden AI's wire shapes as aiohttp responses (wire-format.md §2.4) and the marks on handlers, shared by every
+route table and the server's middlewares."""
 
 from __future__ import annotations
 
@@ -52,3 +53,22 @@ def _type_name(value: Any) -> str:
     return {dict: "dict", list: "list", str: "str", bool: "bool", int: "int", float: "float"}.get(
         type(value), type(value).__name__
     )
+
+
+# What route tables share with the server's middlewares: where the parsed body is, and how a handler is marked.
+# request[BODY]: the `_Body`, read once by the records middleware so it can be recorded
+BODY = web.RequestKey("body", _Body)
+PUBLIC = "_eden_public"
+FAULTY = "_eden_faulty"
+
+
+def public(handler: Any) -> Any:
+    """Mark a handler as needing no API key (a public endpoint such as `GET /v3/info`)."""
+    setattr(handler, PUBLIC, True)
+    return handler
+
+
+def faulty(handler: Any) -> Any:
+    """Mark a handler as a feature endpoint: the emulator's random faults (drops, 5xx, 429) apply to it."""
+    setattr(handler, FAULTY, True)
+    return handler
