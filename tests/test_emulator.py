@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from helpers import sample_value
 
 from edenframe._catalog import Subfeature, all_subfeatures, get_subfeature
 from edenframe._local import has_local
@@ -80,21 +81,6 @@ def conforms(t: Type, value: Any) -> bool:
     raise AssertionError(f"unknown type {t!r}")
 
 
-def sample_value(t: Type) -> Any:
-    """A valid value of a parameter's type, to build a complete request for any subfeature."""
-    if isinstance(t, Enum):
-        return t.values[0]
-    if isinstance(t, Scalar):
-        return {"string": "en", "float": 0.5, "int": 1, "bool": False}[t.kind]
-    if isinstance(t, ListOf):
-        return [sample_value(t.item), sample_value(t.item)]
-    if isinstance(t, Struct):
-        return {name: sample_value(ft) for name, ft in t.fields}
-    if isinstance(t, Mapping):
-        return {"k": "v"}
-    return [0.1, 0.2]
-
-
 def sample_body(entry: Subfeature, value: str, provider: str = "synthetic") -> dict[str, Any]:
     body: dict[str, Any] = {"providers": provider}
     if entry.input_kind == "texts":
@@ -105,7 +91,7 @@ def sample_body(entry: Subfeature, value: str, provider: str = "synthetic") -> d
         body[entry.input_field] = value
     for p in entry.params:
         if p.required:
-            body[p.name] = sample_value(p.type)
+            body[p.name] = sample_value(p.name, p.type)
     return body
 
 

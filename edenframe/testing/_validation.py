@@ -9,8 +9,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from .._catalog import MISSING, Param, Subfeature
-from .._schema import Embedding, Enum, ListOf, Mapping, Scalar, Struct, Type
+from .._catalog import Subfeature
+from .._schema import Problem
+from .._validate import param_problem
 from ._synthetic import COMMON_OPTIONS
 from ._wire import _type_name
 
@@ -25,58 +26,37 @@ class _Provider:
     key: str  # the response key
 
 
-def _type_problem(t: Type, value: Any) -> str:
-    if isinstance(t, Enum):
-        return "" if isinstance(value, str) and value in t.values else f'"{value}" is not a valid choice.'
-    if isinstance(t, Scalar):
-        if t.kind == "string":
-            return "" if isinstance(value, str) else "Not a valid string."
-        if t.kind == "float":
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            return "" if ok else "A valid number is required."
-        if t.kind == "int":
-            ok = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-            return "" if ok and not isinstance(value, bool) else "A valid integer is required."
-        return "" if isinstance(value, bool) else "Must be a valid boolean."
-    if isinstance(t, (ListOf, Embedding)):
-        if not isinstance(value, list):
-            return f'Expected a list of items but got type "{_type_name(value)}".'
-        inner_type: Type = t.item if isinstance(t, ListOf) else Scalar("float")
-        for index, element in enumerate(value):
-            inner = _type_problem(inner_type, element)
-            if inner:
-                return f"Item {index}: {inner}"
-        return ""
-    if isinstance(t, (Struct, Mapping)):
-        if not isinstance(value, dict):
-            return f'Expected a dictionary of items but got type "{_type_name(value)}".'
-        if isinstance(t, Struct):
-            extra = sorted(set(value) - set(t.names))
-            if extra:
-                return f"Unknown keys {extra}; allowed keys: {list(t.names)}."
-            for name, ft in t.fields:
-                if name in value and value[name] is not None:
-                    inner = _type_problem(ft, value[name])
-                    if inner:
-                        return f"{name}: {inner}"
-        return ""
-    return ""
+def _drf_message(problem: Problem) -> str:
+    """A `Problem` worded as Eden AI's (Django REST framework's) validation messages."""
+    value, code = problem.value, problem.code
+    if code == "choice":
+        message = f'"{value}" is not a valid choice.'
+    elif code == "list":
+        message = f'Expected a list of items but got type "{_type_name(value)}".'
+    elif code == "object":
+        message = f'Expected a dictionary of items but got type "{_type_name(value)}".'
+    elif code == "unknown_keys":
+        message = f"Unknown keys {list(problem.detail)}."
+    elif code == "required":
+        message = f"Missing keys {list(problem.detail)}: this field is required."
+    elif code == "minimum":
+        message = f"Ensure this value is greater than or equal to {problem.expected.rsplit(' ', 1)[-1]}."
+    elif code == "maximum":
+        message = f"Ensure this value is less than or equal to {problem.expected.rsplit(' ', 1)[-1]}."
+    else:
+        message = _DRF_MESSAGES.get(code, problem.expected)
+    prefix = "".join(f"Item {step}: " if isinstance(step, int) else f"{step}: " for step in problem.path)
+    return prefix + message
 
 
-def _param_problem(p: Param, value: Any) -> str:
-    if value is None:
-        if p.nullable or (not p.required and p.default is MISSING) or p.default is None:
-            return ""
-        return "This field may not be null."
-    problem = _type_problem(p.type, value)
-    if problem:
-        return problem
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if p.minimum is not None and value < p.minimum:
-            return f"Ensure this value is greater than or equal to {p.minimum:g}."
-        if p.maximum is not None and value > p.maximum:
-            return f"Ensure this value is less than or equal to {p.maximum:g}."
-    return ""
+_DRF_MESSAGES = {
+    "string": "Not a valid string.",
+    "number": "A valid number is required.",
+    "finite": "A valid number is required.",
+    "integer": "A valid integer is required.",
+    "boolean": "Must be a valid boolean.",
+    "null": "This field may not be null.",
+}
 
 
 def _provider_list(value: Any) -> list[str] | None:
@@ -220,9 +200,9 @@ def validate_item(
     params = {p.name: p for p in entry.params}
     for p in entry.params:
         if p.name in body:
-            problem = _param_problem(p, body[p.name])
-            if problem:
-                errors[p.name] = [problem]
+            problem = param_problem(p, body[p.name], formats=False)
+            if problem is not None:
+                errors[p.name] = [_drf_message(problem)]
         elif p.required:
             errors[p.name] = ["This field is required."]
     allowed = {*COMMON_OPTIONS, entry.input_field, *params}
@@ -241,21 +221,22 @@ def validate_item(
 
 
 def _coerce_form(entry: Subfeature, form: dict[str, Any]) -> dict[str, Any]:
-    """Multipart fields arrive as strings: give options and non-string parameters their JSON types."""
+    """Multipart fields arrive as strings: give options and parameters their types (each type parses its text)."""
     params = {p.name: p for p in entry.params}
     body: dict[str, Any] = {}
     for key, value in form.items():
         if isinstance(value, str) and key in _BOOL_OPTIONS and value.lower() in ("true", "false"):
             body[key] = value.lower() == "true"
-        elif isinstance(value, str) and (key == "settings" or (key in params and not _is_text(params[key].type))):
+        elif isinstance(value, str) and key == "settings":
             try:
                 body[key] = json.loads(value) if value.strip() else None
             except ValueError:
                 body[key] = value
+        elif isinstance(value, str) and key in params:
+            try:
+                body[key] = params[key].type.parse(value)
+            except ValueError:  # blank is no value; other text is left for the parameter's check to name
+                body[key] = value if value.strip() else None
         else:
             body[key] = value
     return body
-
-
-def _is_text(t: Type) -> bool:
-    return isinstance(t, Enum) or (isinstance(t, Scalar) and t.kind == "string")
