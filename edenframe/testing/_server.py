@@ -6,6 +6,9 @@ the offline implementations for provider `local`. Fault hooks make the failure m
 reproducible: latency, 429 with Retry-After, 5xx, dropped connections, slow jobs, rejected, failed and partially
 failed requests, small pages.
 
+This module is the server: lifecycle (`start`/`stop`, `astart`/`astop`), the middlewares every route shares
+(records, latency, auth, faults) and the route tables it mounts (`ROUTE_TABLES`: `_v2.py`, `_v3_info.py`).
+
 State is mutated on the server's event loop only; the introspection properties (`calls`, `jobs`, `ledger`, ...)
 take a lock and return copies, so tests may read them from any thread.
 """

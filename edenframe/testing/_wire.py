@@ -11,7 +11,6 @@ from aiohttp import web
 
 RATE_LIMIT_MESSAGE = "Rate limit exceeded. Please wait before making additional requests."
 _INVALID_JSON = object()
-_DROP = object()
 
 
 @dataclass
