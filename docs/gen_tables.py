@@ -45,7 +45,6 @@ import pandas as pd
 
 import edenframe
 from edenframe._catalog import MISSING, Param, Subfeature
-from edenframe._schema import Embedding, Enum, ListOf, Mapping, Scalar, Struct
 
 FEATURES = ("text", "translation", "image", "ocr", "audio")
 DOCS = Path(__file__).resolve().parent
@@ -304,7 +303,7 @@ def _input_label(entry: Subfeature) -> str:
 
 
 def _param_row(p: Param) -> str:
-    kind = _type_label(p.type)
+    kind = p.type.label()
     if p.minimum is not None or p.maximum is not None:
         low = "" if p.minimum is None else f"{p.minimum:g}"
         high = "" if p.maximum is None else f"{p.maximum:g}"
@@ -316,22 +315,6 @@ def _param_row(p: Param) -> str:
     else:
         default = f"`{p.default!r}`"
     return f"| `{p.name}` | {kind} | {default} | {_cell(p.description)} |"
-
-
-def _type_label(t: Any) -> str:
-    if isinstance(t, Enum):
-        return "one of " + ", ".join(f"`{v}`" if v else '`""`' for v in t.values)
-    if isinstance(t, Scalar):
-        return {"string": "string", "float": "number", "int": "integer", "bool": "boolean"}[t.kind]
-    if isinstance(t, ListOf):
-        return f"list of {_type_label(t.item)}"
-    if isinstance(t, Struct):
-        return "object with " + ", ".join(f"`{name}`" for name in t.names)
-    if isinstance(t, Mapping):
-        return "object"
-    if isinstance(t, Embedding):
-        return "list of numbers"
-    return str(t)
 
 
 def _dtype_label(dtype: Any) -> str:

@@ -80,7 +80,7 @@ BOX = struct(x_min=FLOAT, x_max=FLOAT, y_min=FLOAT, y_max=FLOAT)  # relative coo
 GENERATED_TEXT = struct(generated_text=STR)
 
 TOOL = struct(name=STR, description=STR, parameters=Mapping())  # `parameters` is a JSON Schema object
-TOOL_CALL = struct(id=STR, name=STR, arguments=STR)
+TOOL_CALL = struct(id=STR, name=STR, arguments=STR).requiring("id", "name", "arguments")
 
 FACE_LANDMARKS = words(
     """
@@ -399,7 +399,7 @@ ENTRIES: tuple[Subfeature, ...] = (
                         message=STR,
                         tools=list_of(TOOL),
                         tool_calls=list_of(TOOL_CALL),
-                    )
+                    ).requiring("role", "message")
                 ),
                 description="earlier turns of the conversation, oldest first",
             ),
@@ -413,7 +413,9 @@ ENTRIES: tuple[Subfeature, ...] = (
             ),
             Param("available_tools", list_of(TOOL), description="tools (functions) the model may call"),
             Param(
-                "tool_results", list_of(struct(id=STR, result=STR)), description="results of earlier tool calls, by id"
+                "tool_results",
+                list_of(struct(id=STR, result=STR).requiring("id", "result")),
+                description="results of earlier tool calls, by id",
             ),
             Param("reasoning_effort", enum("low", "medium", "high"), description="reasoning depth, for models with it"),
         ),

@@ -101,31 +101,12 @@ def parse_params(entry: Any, pairs: Sequence[str]) -> dict[str, Any]:
 
 
 def _typed(key: str, raw: str, t: Any) -> Any:
-    from ._schema import Enum, ListOf, Scalar
-
-    where = f"--param {key}={raw}"
-    if t is None or isinstance(t, Enum) or (isinstance(t, Scalar) and t.kind == "string"):
+    if t is None:
         return raw  # unknown keys are passed through and checked by the library, with close matches
-    if isinstance(t, Scalar):
-        try:
-            if t.kind == "int":
-                return int(raw)
-            if t.kind == "float":
-                return float(raw)
-        except ValueError:
-            raise CommandError(f"{where}: expected {'an integer' if t.kind == 'int' else 'a number'}") from None
-        lowered = raw.strip().lower()
-        if lowered in ("true", "yes", "1"):
-            return True
-        if lowered in ("false", "no", "0"):
-            return False
-        raise CommandError(f"{where}: expected true or false")
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        if isinstance(t, ListOf) and isinstance(t.item, Scalar) and t.item.kind == "string":
-            return [part.strip() for part in raw.split(",") if part.strip()]
-        raise CommandError(f'{where}: expected a JSON value, e.g. {key}=\'["a", "b"]\'') from None
+        return t.parse(raw)  # the type reads its own text: "3" for an integer, "true", JSON or "a,b" for a list
+    except ValueError as exc:
+        raise CommandError(f"--param {key}={raw}: {exc}") from None
 
 
 def _settings(raw: str | None) -> dict[str, Any] | None:

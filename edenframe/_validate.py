@@ -14,7 +14,7 @@ import pyarrow as pa
 from ._catalog import MISSING, Param, Subfeature
 from ._errors import ValidationError
 from ._formats import FORMAT_CHECKS
-from ._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
+from ._schema import Problem
 
 
 def close_matches(name: str, candidates: Iterable[Any]) -> str:
@@ -70,57 +70,44 @@ def check_params(entry: Subfeature, given: dict[str, Any], allowed_options: Iter
 
 
 def check_value(entry: Subfeature, p: Param, value: Any) -> Any:
+    """`value` coerced to `p`'s type (numpy numbers, tuples, an integral float for an integer), or a
+    ValidationError naming the parameter, where in the value the problem is, and what it must be."""
     where = f"{entry.method}() parameter {p.name!r}"
-    if value is None:
-        if p.nullable or (not p.required and p.default is MISSING) or p.default is None:
-            return None
-        raise ValidationError(f"{where} cannot be None")
-    problem = _type_problem(p.type, value) or _encoding_problem(value)
-    if problem:
-        raise ValidationError(f"{where} {problem} (got {value!r})")
-    if p.format is not None and value != p.default:
-        problem = FORMAT_CHECKS[p.format](value)
-        if problem:
-            raise ValidationError(f"{where} {problem} (got {value!r})")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if p.minimum is not None and value < p.minimum:
-            raise ValidationError(f"{where} must be at least {p.minimum} (got {value!r})")
-        if p.maximum is not None and value > p.maximum:
-            raise ValidationError(f"{where} must be at most {p.maximum} (got {value!r})")
-    if isinstance(value, tuple):
-        value = list(value)
+    value = p.type.coerce(value) if value is not None else None
+    problem = param_problem(p, value)
+    if problem is not None:
+        inside = f" {problem.where()}:" if problem.path else ""
+        raise ValidationError(f"{where}{inside} {problem.expected} (got {problem.value!r})")
+    encoding = _encoding_problem(value)
+    if encoding:
+        raise ValidationError(f"{where} {encoding} (got {value!r})")
     return value
 
 
-def _type_problem(t: Type, value: Any) -> str:
-    if isinstance(t, Enum):
-        return "" if value in t.values else f"must be one of {list(t.values)}"
-    if isinstance(t, Scalar):
-        ok = {
-            "string": isinstance(value, str),
-            "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-            "int": isinstance(value, int) and not isinstance(value, bool),
-            "bool": isinstance(value, bool),
-        }[t.kind]
-        names = {"string": "a string", "float": "a number", "int": "an integer", "bool": "True or False"}
-        return "" if ok else f"must be {names[t.kind]}"
-    if isinstance(t, ListOf):
-        if not isinstance(value, (list, tuple)):
-            return "must be a list"
-        for element in value:
-            inner = _type_problem(t.item, element)
-            if inner:
-                return f"must be a list whose elements each {inner.removeprefix('must ')}"
-        return ""
-    if isinstance(t, (Struct, Mapping)):
-        if not isinstance(value, dict):
-            return "must be a dict"
-        if isinstance(t, Struct):
-            extra = set(value) - set(t.names)
-            if extra:
-                return f"has unknown keys {sorted(extra)}; allowed: {list(t.names)}"
-        return ""
-    return ""
+def param_problem(p: Param, value: Any, *, formats: bool = True) -> Problem | None:
+    """Why `value` (already coerced) is not a valid value of parameter `p`, or None: null where the parameter is
+    not nullable, the type's check, the bounds and (with `formats`) the value format (`Param.format`).
+
+    The one verdict on a parameter value: the client checks before sending, and the emulator checks what it
+    receives (with `formats=False`: Eden AI validates language codes per provider, not by their shape; the client
+    checks them only to name a likely mistake before anything is paid for)."""
+    if value is None:
+        if p.nullable or (not p.required and p.default is MISSING) or p.default is None:
+            return None
+        return Problem((), "null", "cannot be None", value)
+    problem = p.type.check(value)
+    if problem is not None:
+        return problem
+    if formats and p.format is not None and value != p.default:
+        expected = FORMAT_CHECKS[p.format](value)
+        if expected:
+            return Problem((), "format", expected, value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if p.minimum is not None and value < p.minimum:
+            return Problem((), "minimum", f"must be at least {p.minimum:g}", value)
+        if p.maximum is not None and value > p.maximum:
+            return Problem((), "maximum", f"must be at most {p.maximum:g}", value)
+    return None
 
 
 # How many texts one UTF-8 check joins: bounds the temporary copy for frames of long texts.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from edenframe import Subfeature
-from edenframe._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
+from edenframe._schema import STR, Type, list_of
 from edenframe.testing import Call, EdenEmulator
 
 
@@ -13,21 +13,11 @@ def sample_value(name: str, t: Type) -> Any:
     """A valid value for a parameter of type `t` (labels and examples chosen so they fit together)."""
     if name == "labels":
         return ["spam", "not spam"]
-    if name == "examples" and isinstance(t, ListOf) and isinstance(t.item, ListOf):
+    if name == "examples" and t == list_of(list_of(STR)):
         return [["win money now", "spam"], ["see you at lunch", "not spam"]]
-    if isinstance(t, Enum):
-        return t.values[0]
-    if isinstance(t, Scalar):
-        return {"string": "en" if "language" in name else f"{name} value", "float": 0.5, "int": 1, "bool": False}[
-            t.kind
-        ]
-    if isinstance(t, ListOf):
-        return [sample_value(name, t.item)]
-    if isinstance(t, Struct):
-        return {field: sample_value(field, ft) for field, ft in t.fields}
-    if isinstance(t, Mapping):
-        return {"key": "value"}
-    return None
+    if "language" in name and t == STR:
+        return "en"
+    return t.sample(name)
 
 
 def required_params(entry: Subfeature) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from helpers import sample_value
 
 from edenframe._catalog import Subfeature, all_subfeatures, get_subfeature
 from edenframe._local import has_local
@@ -80,21 +81,6 @@ def conforms(t: Type, value: Any) -> bool:
     raise AssertionError(f"unknown type {t!r}")
 
 
-def sample_value(t: Type) -> Any:
-    """A valid value of a parameter's type, to build a complete request for any subfeature."""
-    if isinstance(t, Enum):
-        return t.values[0]
-    if isinstance(t, Scalar):
-        return {"string": "en", "float": 0.5, "int": 1, "bool": False}[t.kind]
-    if isinstance(t, ListOf):
-        return [sample_value(t.item), sample_value(t.item)]
-    if isinstance(t, Struct):
-        return {name: sample_value(ft) for name, ft in t.fields}
-    if isinstance(t, Mapping):
-        return {"k": "v"}
-    return [0.1, 0.2]
-
-
 def sample_body(entry: Subfeature, value: str, provider: str = "synthetic") -> dict[str, Any]:
     body: dict[str, Any] = {"providers": provider}
     if entry.input_kind == "texts":
@@ -105,7 +91,7 @@ def sample_body(entry: Subfeature, value: str, provider: str = "synthetic") -> d
         body[entry.input_field] = value
     for p in entry.params:
         if p.required:
-            body[p.name] = sample_value(p.type)
+            body[p.name] = sample_value(p.name, p.type)
     return body
 
 
@@ -214,6 +200,32 @@ async def test_not_found_body(emu: EdenEmulator, session: aiohttp.ClientSession)
     ]:
         status, data, _ = await request(session, method, url, json={"providers": "google", "text": "x"})
         assert (status, data) == (404, {"details": "Not Found"}), (method, url)
+
+
+async def test_a_wrong_method_is_a_json_405_after_the_key_check(emu: EdenEmulator) -> None:
+    """The route tables answer 405 for a known path with the wrong method, in Eden AI's JSON, the API key checked
+    first except on the public `/v3/info`; the random faults never touch a 405."""
+    async with aiohttp.ClientSession(headers=headers(emu)) as client:
+        for method, url in [
+            ("GET", f"{emu.base_url}/{SENTIMENT}/"),
+            ("PUT", f"{emu.base_url}/{SENTIMENT}"),
+            ("PATCH", f"{emu.base_url}/{SENTIMENT}/batch/job/"),
+            ("POST", f"{emu.base_url}/batch/"),
+            ("POST", f"{emu.base_url}/info/provider_subfeatures/"),
+        ]:
+            status, data, _ = await request(client, method, url)
+            assert (status, data) == (405, {"detail": f'Method "{method}" not allowed.'}), (method, url)
+    async with aiohttp.ClientSession() as anonymous:
+        status, _, _ = await request(anonymous, "GET", f"{emu.base_url}/{SENTIMENT}/")
+        assert status == 403
+        status, data, _ = await request(anonymous, "POST", f"{emu.url}/v3/info")
+        assert (status, data) == (405, {"detail": "Method Not Allowed"})
+    async with EdenEmulator(server_error=1.0) as broken, aiohttp.ClientSession(headers=headers(broken)) as client:
+        status, _, _ = await request(client, "GET", f"{broken.base_url}/{SENTIMENT}/")
+        assert status == 405
+        status, _, _ = await request(client, "GET", f"{broken.base_url}/batch")
+        assert status == 500
+    assert [c.status for c in emu.calls] == [405] * 5 + [403, 405]
 
 
 async def test_validation_errors_use_the_bad_request_shape(emu: EdenEmulator, session: aiohttp.ClientSession) -> None:

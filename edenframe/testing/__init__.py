@@ -21,7 +21,8 @@ import asyncio
 import logging
 from typing import Any
 
-from ._emulator import BatchJob, BatchRequestState, Call, Charge, EdenEmulator
+from ._records import BatchJob, BatchRequestState, Call, Charge
+from ._server import EdenEmulator
 from ._synthetic import expected_row, synthetic_cost, synthetic_output
 
 __all__ = [

@@ -17,7 +17,7 @@ from typing import Any
 
 from .._catalog import MISSING, Subfeature, get_subfeature
 from .._prices import estimate_cost
-from .._schema import Embedding, Enum, ListOf, Mapping, Scalar, Struct, Type
+from .._schema import FLOAT, STR, ListOf, Struct, Type
 
 # Request options common to every subfeature (wire-format.md section 1.2): never part of a synthetic result's seed.
 COMMON_OPTIONS = frozenset(
@@ -130,27 +130,26 @@ class _Generator:
         self.params = params
 
     def value(self, t: Type, name: str, top: bool = False) -> Any:
-        s = self.stream
-        if isinstance(t, Enum):
-            return t.values[s.below(len(t.values))] if t.values else ""
-        if isinstance(t, Scalar):
-            if t.kind == "string":
-                return self._string(name, top)
-            if t.kind == "float":
-                return round(s.unit(), 4)
-            if t.kind == "int":
-                return s.below(6)
-            return bool(s.below(2))
-        if isinstance(t, ListOf):
-            count = 1 + s.below(3)
-            return [self.value(t.item, name) for _ in range(count)]
-        if isinstance(t, Struct):
-            return {field: self.value(ft, field) for field, ft in t.fields}
-        if isinstance(t, Mapping):
-            return {f"{name}_{k}": f"value-{s.token()}" for k in range(1 + s.below(2))}
-        if isinstance(t, Embedding):
-            return self._embedding()
-        raise TypeError(f"unknown schema type {t!r}")
+        if top and t == STR:
+            return self._string(name, top=True)
+        return t.sample(name, self)  # the type walks itself, drawing from this generator (a `Source`)
+
+    # -- the `Source` the types draw from ------------------------------------------------------------------------
+
+    def below(self, n: int) -> int:
+        return self.stream.below(n)
+
+    def unit(self) -> float:
+        return self.stream.unit()
+
+    def token(self) -> str:
+        return self.stream.token()
+
+    def string(self, name: str) -> str:
+        return self._string(name, top=False)
+
+    def embedding(self) -> list[float]:
+        return self._embedding()
 
     def _string(self, name: str, top: bool) -> str:
         # A string field `label` picks from a list parameter `labels` (custom classification), and so on.
@@ -200,14 +199,14 @@ def _packed_item(entry: Subfeature, provider: str, text: Any, params: dict[str, 
 
 def _dropped_constant(entry: Subfeature, field: str, t: Type, text: Any, gen: _Generator) -> Any:
     """Fields that are not row results: a type tag (`object: "search_result"`) or an echo of the input."""
-    if isinstance(t, Scalar) and t.kind == "string":
+    if t == STR:
         return f"{entry.subfeature}_result" if field == "object" else text
     return gen.value(t, field)
 
 
 def _sort_key_field(item_type: Struct, skip: set[str]) -> str | None:
     for field, ft in item_type.fields:
-        if field not in skip and isinstance(ft, Scalar) and ft.kind == "float":
+        if field not in skip and ft == FLOAT:
             return field
     return None
 
@@ -257,6 +256,7 @@ def _with_media(entry: Subfeature, out: dict[str, Any], provider: str, value: An
 def _media_file(kind: str, digest: str) -> tuple[bytes, str]:
     shade = int(digest[:6], 16).to_bytes(3, "big")
     if kind == "image":  # a valid 1x1 PNG whose colour comes from the digest
+
         def chunk(tag: bytes, data: bytes) -> bytes:
             return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
