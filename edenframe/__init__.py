@@ -24,8 +24,8 @@ from ._errors import (
     ValidationError,
 )
 from ._io import read_parquet
+from ._pipeline._run import RowErrorWarning
 from ._report import RunReport
-from ._runner import RowErrorWarning
 
 # ddf.eden is registered once dask.dataframe is imported (at once if it already is): importing dask here would
 # double the time `import edenframe` takes

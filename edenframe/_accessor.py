@@ -11,12 +11,12 @@ import pandas as pd
 import pyarrow as pa
 
 from . import _plots
+from ._blocking import run_sync_from_user
 from ._catalog import MISSING, Subfeature, all_subfeatures
 from ._errors import ValidationError
-from ._frame import column_names
 from ._io import to_parquet
-from ._runner import run_frame
-from ._sync import run_sync_from_user
+from ._pipeline._frame import column_names
+from ._pipeline._run import run_frame
 from ._validate import check_column, input_column
 
 

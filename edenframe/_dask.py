@@ -17,13 +17,13 @@ import pandas as pd
 from dask.dataframe.extensions import register_dataframe_accessor
 
 from ._accessor import EdenFrameAccessor
+from ._blocking import run_sync
 from ._cache import cache_path
 from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._config import Secret, Settings, configure, current_settings
 from ._errors import ValidationError
 from ._local import local_probe
-from ._runner import _prepare, run_frame
-from ._sync import run_sync
+from ._pipeline._run import _prepare, run_frame
 from ._validate import input_column
 
 SEMAPHORE_NAME = "edenframe-batch-jobs"

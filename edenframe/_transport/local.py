@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from .._catalog import Subfeature
-from .._collector import collector_paused
 from .._config import Settings
+from .._gc import collector_paused
 from .._local import local_compute, local_min_chunk
 from . import Outcome, OutcomeCallback
 

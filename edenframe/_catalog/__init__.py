@@ -2,7 +2,7 @@
 
 The accessor's named methods, parameter validation, output dtypes, the emulator's synthetic outputs and request
 packing all read these entries; none of them has per-subfeature code. The entries themselves live in
-`_catalog_entries.py` (data only).
+`_entries.py` (data only).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._schema import Struct, Type
+from .._schema import Struct, Type
 
 InputKind = Literal["text", "texts", "file"]
 
@@ -90,7 +90,7 @@ class Subfeature:
     @property
     def local(self) -> bool:
         """True when the offline `local` provider implements this subfeature (edenframe._local's registry)."""
-        from ._local import has_local
+        from .._local import has_local
 
         return has_local(self.path)
 
@@ -133,7 +133,7 @@ _INDEX: _Index | None = None
 def _index() -> _Index:
     global _INDEX
     if _INDEX is None:
-        from ._catalog_entries import ENTRIES
+        from ._entries import ENTRIES
 
         index = _Index()
         for entry in ENTRIES:
@@ -152,7 +152,7 @@ def all_subfeatures() -> tuple[Subfeature, ...]:
 
 def get_subfeature(name: str) -> Subfeature:
     """The entry for `"feature/subfeature"` or a method name; a clear error with close matches otherwise."""
-    from ._errors import ValidationError
+    from .._errors import ValidationError
 
     index = _index()
     if name in index.by_path:

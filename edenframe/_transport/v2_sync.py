@@ -20,7 +20,7 @@ from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all, i
 from .limiter import RateLimiter
 
 if TYPE_CHECKING:
-    from .._budget import Budget
+    from .._pipeline._budget import Budget
 
 _FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache writes batch up)
 

@@ -16,27 +16,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._blocking import warn_user
+from .._cache import ResultCache, cache_setting, open_cache
+from .._catalog import Subfeature, all_subfeatures, get_subfeature
+from .._config import Settings, as_flag, current_settings, parse_providers
+from .._errors import BudgetExceededError, MissingAPIKeyError, RowErrors, ValidationError
+from .._gc import collector_paused
+from .._local import local_check, local_probe
+from .._media import media_session, row_keys, save_files
+from .._providers import checked_providers
+from .._report import RunReport
+from .._transport import Outcome
+from .._transport.http import gather_all, open_session
+from .._transport.local import LOCAL, LocalTransport
+from .._transport.v2_batch import BatchTransport
+from .._transport.v2_sync import SyncTransport
+from .._validate import check_column, check_params, close_matches
 from ._budget import NOT_SENT, Budget
-from ._cache import ResultCache, cache_setting, open_cache
-from ._catalog import Subfeature, all_subfeatures, get_subfeature
-from ._collector import collector_paused
-from ._config import Settings, as_flag, current_settings, parse_providers
-from ._errors import BudgetExceededError, MissingAPIKeyError, RowErrors, ValidationError
 from ._frame import ProviderColumns, ProviderResult, column_names, finish_all, provider_slug
-from ._local import local_check, local_probe
-from ._media import media_session, row_keys, save_files
 from ._plan import Plan, Requests, build_requests, content_namer, file_identity, is_upload, plan_requests
 from ._progress import Progress
-from ._providers import checked_providers
-from ._report import RunReport
 from ._results import UnitResults, absorb, response_key
-from ._sync import warn_user
-from ._transport import Outcome
-from ._transport.batch import BatchTransport
-from ._transport.http import gather_all, open_session
-from ._transport.local import LOCAL, LocalTransport
-from ._transport.sync import SyncTransport
-from ._validate import check_column, check_params, close_matches
 
 # Options every method takes besides the subfeature's own parameters.
 RUN_OPTIONS = (
@@ -381,7 +381,7 @@ def _groups(call: Call, plan: Plan, units: range, results: dict[str, UnitResults
 
 def _estimate(call: Call, groups: list[tuple[str, Requests]]) -> dict[str, Any]:
     """Expected cost of what will be sent, per request item (NaN where no price is known) and in total."""
-    from ._prices import estimate_cost
+    from .._prices import estimate_cost
 
     per_item: list[list[float]] = []
     unpriced: set[str] = set()

@@ -30,7 +30,7 @@ from .http import api_error, call, describe_error, gather_all, is_fatal
 from .limiter import RateLimiter
 
 if TYPE_CHECKING:
-    from .._budget import Budget
+    from .._pipeline._budget import Budget
 
 log = logging.getLogger("edenframe")
 
