@@ -79,9 +79,8 @@ def eden_map_partitions(
     shared: dict[str, Any] = {f.name: getattr(settings, f.name) for f in fields(Settings)}
     # The cache the client would use, not whatever the worker's environment points at.
     shared["cache"] = _resolved_cache(settings.cache)
-    sends_batch_jobs = call.transport != "sync" and not all(call.in_process(p) for p in call.providers)
     semaphore = shared.pop("job_semaphore")
-    if semaphore is None and sends_batch_jobs:
+    if semaphore is None and call.launches_jobs:
         semaphore = cluster_job_semaphore(settings.max_running_jobs)
 
     return ddf.map_partitions(

@@ -26,11 +26,8 @@ from .._local import local_check, local_probe
 from .._media import media_session, row_keys, save_files
 from .._providers import checked_providers
 from .._report import RunReport
-from .._transport import Outcome
+from .._transport import AUTO, LOCAL, TRANSPORTS, Outcome, Transport, Wiring, kind_of, route, transport_choices
 from .._transport.http import gather_all, open_session
-from .._transport.local import LOCAL, LocalTransport
-from .._transport.v2_batch import BatchTransport
-from .._transport.v2_sync import SyncTransport
 from .._validate import check_column, check_params, close_matches
 from ._budget import NOT_SENT, Budget
 from ._frame import ProviderColumns, ProviderResult, column_names, finish_all, provider_slug
@@ -45,7 +42,6 @@ RUN_OPTIONS = (
 )
 REQUEST_OPTIONS = ("providers", "fallback_providers", "settings", "show_original_response", "show_base_64")
 COMMON_OPTIONS = RUN_OPTIONS + REQUEST_OPTIONS
-TRANSPORTS = ("auto", "batch", "sync")
 
 
 class RowErrorWarning(UserWarning):
@@ -72,7 +68,12 @@ class Call:
 
     def in_process(self, provider: str) -> bool:
         """Does this provider run in this process (the offline engine) rather than over HTTP?"""
-        return provider == LOCAL and self.transport == "auto"
+        return not kind_of(self.transport, provider).remote
+
+    @property
+    def launches_jobs(self) -> bool:
+        """May this call launch batch jobs (and so hold slots of the account's running-job limit)?"""
+        return any(kind_of(self.transport, p).jobs for p in self.providers)
 
 
 async def run_frame(
@@ -161,10 +162,10 @@ def _prepare(
 
     settings = current_settings(api_key=run_options.get("api_key"), base_url=run_options.get("base_url"))
     providers = _providers(entry, request_options.get("providers"), settings)
-    transport = run_options.get("transport") or "auto"
-    if transport not in TRANSPORTS:
-        raise ValidationError(f"transport must be one of {list(TRANSPORTS)}, not {transport!r}")
-    remote = [p for p in providers if not (p == LOCAL and transport == "auto")]
+    transport = run_options.get("transport") or AUTO
+    if transport not in transport_choices():
+        raise ValidationError(f"transport must be one of {list(transport_choices())}, not {transport!r}")
+    remote = [p for p in providers if kind_of(transport, p).remote]
     dry_run = bool(run_options.get("dry_run", False))
     if remote and settings.api_key is None and not dry_run:
         known = [*entry.providers, LOCAL] if entry.local else list(entry.providers)
@@ -179,7 +180,7 @@ def _prepare(
             + ("; or use providers='local' to run offline" if entry.local else "")
             + hint
         )
-    if LOCAL in providers and transport == "auto":
+    if LOCAL in providers and not kind_of(transport, LOCAL).remote:
         local_check(entry.path, params)  # a missing extra, an unsupported call: fail now, not mid-run
     keys = [response_key(p) for p in providers]
     if len(set(keys)) != len(keys):
@@ -228,7 +229,7 @@ def _prepare(
         raise ValidationError(f"max_cost must be a non-negative number (USD), not {max_cost!r}")
     body_options = _body_options(request_options, providers)
     # Last, as it may read Eden AI's provider list over HTTP: names in Eden AI's spelling ('Google' -> 'google')
-    if not all(p == LOCAL and transport == "auto" for p in providers):
+    if remote:
         checked = checked_providers(entry, providers, settings)
         if checked != providers:
             providers = checked
@@ -361,21 +362,33 @@ def _cache_keys(call: Call, plan: Plan, provider: str, units: range) -> list[str
 
 
 def _groups(call: Call, plan: Plan, units: range, results: dict[str, UnitResults]) -> list[tuple[str, Requests]]:
-    """What still has to be sent, as (transport kind, requests); inputs needing the same providers share requests."""
+    """What still has to be sent, as (transport name, requests); inputs needing the same providers through the same
+    transport share requests. `route` picks each provider's transport (uploads may need another one than URLs)."""
     groups: list[tuple[str, Requests]] = []
-    local = tuple(p for p in call.providers if call.in_process(p))
-    if local:
-        groups.append(("local", build_requests(plan, units, local, content_names=False)))
+    in_process: dict[str, tuple[str, ...]] = {}
+    for provider in call.providers:
+        if call.in_process(provider):
+            name = route(call.transport, provider)
+            in_process[name] = (*in_process.get(name, ()), provider)
+    for name, providers in in_process.items():  # never cached: every unit goes, under positional names
+        groups.append((name, build_requests(plan, units, providers, content_names=False)))
     remote = [p for p in call.providers if not call.in_process(p)]
     if remote:
+        # each provider's transport for a URL or text, and for a local file or bytes
+        routes = {p: (route(call.transport, p, upload=False), route(call.transport, p, upload=True)) for p in remote}
         by_need: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         for local_index, unit in enumerate(units):
-            wanted = tuple(p for p in remote if not results[p].done[local_index])
-            if wanted:
-                # The batch API takes URLs only: local files and bytes are uploaded through the sync endpoint.
-                kind = "sync" if call.transport == "sync" or is_upload(plan.values[unit]) else "batch"
-                by_need.setdefault((kind, wanted), []).append(unit)
-        groups.extend((kind, build_requests(plan, units, providers)) for (kind, providers), units in by_need.items())
+            wanted = [p for p in remote if not results[p].done[local_index]]
+            if not wanted:
+                continue
+            upload = is_upload(plan.values[unit])
+            by_transport: dict[str, tuple[str, ...]] = {}
+            for provider in wanted:
+                name = routes[provider][upload]
+                by_transport[name] = (*by_transport.get(name, ()), provider)
+            for need in by_transport.items():
+                by_need.setdefault(need, []).append(unit)
+        groups.extend((name, build_requests(plan, units, providers)) for (name, providers), units in by_need.items())
     return groups
 
 
@@ -390,7 +403,7 @@ def _estimate(call: Call, groups: list[tuple[str, Requests]]) -> dict[str, Any]:
         for item in requests.items:
             total = 0.0
             for provider in requests.providers:
-                value = 0.0 if kind == "local" else estimate_cost(call.entry, provider, item)
+                value = estimate_cost(call.entry, provider, item) if TRANSPORTS[kind].remote else 0.0
                 if value is None:
                     unpriced.add(provider)
                     total = math.nan
@@ -404,7 +417,7 @@ def _estimate(call: Call, groups: list[tuple[str, Requests]]) -> dict[str, Any]:
 
 def _expected_costs(call: Call, groups: list[tuple[str, Requests]]) -> dict[str, float]:
     """The table estimate of each remote request of a window, by request name (NaN: no price known)."""
-    remote = [(kind, requests) for kind, requests in groups if kind != "local"]
+    remote = [(kind, requests) for kind, requests in groups if TRANSPORTS[kind].remote]
     per_item = _estimate(call, remote)["per_item"]
     return {
         item["name"]: cost
@@ -503,12 +516,13 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
             rows_of = np.bincount(plan.row_unit[plan.row_unit >= 0], minlength=plan.units).tolist()
         async with AsyncExitStack() as stack:
             session = await stack.enter_async_context(open_session(call.settings)) if remote else None
-            transports: dict[str, Any] = {"local": LocalTransport(call.settings)}
-            if session is not None:
-                transports["batch"] = BatchTransport(
-                    call.settings, session, journal=cache, budget=budget, journal_writer=writer
-                )
-                transports["sync"] = SyncTransport(call.settings, session, budget=budget)
+            wiring = Wiring(call.settings, session, budget=budget, journal=cache, journal_writer=writer)
+            transports: dict[str, Transport] = {}  # built when first needed, then shared by every window
+
+            def transport(name: str) -> Transport:
+                if name not in transports:
+                    transports[name] = TRANSPORTS[name].build(wiring)
+                return transports[name]
 
             async def run_window(number: int, units: range) -> None:
                 async with in_flight:
@@ -579,19 +593,15 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
 
                         return on_outcomes, recall
 
-                    def sending(kind: str, requests: Requests) -> Any:
+                    def sending(name: str, requests: Requests) -> Any:
                         on_outcomes, recall = receiver(requests)
-                        if kind == "batch":  # only batch jobs can be owned by another process sharing the cache
-                            return transports[kind].send(call.entry, requests.items, on_outcomes, recall=recall)
-                        return transports[kind].send(call.entry, requests.items, on_outcomes)
+                        return transport(name).send(call.entry, requests.items, on_outcomes, recall=recall)
 
                     try:
                         await gather_all(sending(kind, requests) for kind, requests in window.groups)
                     finally:
                         if writes:
                             await asyncio.gather(*writes, return_exceptions=True)
-                    # remote requests are counted by their transports as Eden AI receives them
-                    counts["sent"] += sum(len(requests.items) for kind, requests in window.groups if kind == "local")
                     for provider in call.providers:
                         columns[provider].add(number, window.results[provider])
 
@@ -600,9 +610,10 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
             finally:
                 if writer is not None:
                     writer.shutdown(wait=True)
-            counts["jobs"] = sum(getattr(t, "jobs_launched", 0) for t in transports.values())
-            counts["reattached"] = sum(getattr(t, "jobs_attached", 0) for t in transports.values())
-            counts["sent"] += sum(getattr(t, "items_sent", 0) for t in transports.values())
+            # requests are counted by their transports as the provider receives them
+            counts["jobs"] = sum(t.stats.jobs_launched for t in transports.values())
+            counts["reattached"] = sum(t.stats.jobs_attached for t in transports.values())
+            counts["sent"] += sum(t.stats.items_sent for t in transports.values())
     counts["budget_reached"] = budget is not None and budget.reached
     counts["spent"] = round(counts["spent"], 10)
     return columns, counts
