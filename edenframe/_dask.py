@@ -23,7 +23,8 @@ from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._config import Secret, Settings, configure, current_settings
 from ._errors import ValidationError
 from ._local import local_probe
-from ._pipeline._run import _prepare, run_frame
+from ._pipeline._call import _prepare
+from ._pipeline._run import run_frame
 from ._validate import input_column
 
 SEMAPHORE_NAME = "edenframe-batch-jobs"
