@@ -21,10 +21,10 @@ from ._errors import (
     MissingAPIKeyError,
     MissingDependencyError,
     RowErrors,
+    RowErrorWarning,
     ValidationError,
 )
 from ._io import read_parquet
-from ._pipeline._finish import RowErrorWarning
 from ._report import RunReport
 
 # ddf.eden is registered once dask.dataframe is imported (at once if it already is): importing dask here would

@@ -15,8 +15,8 @@ from ._blocking import run_sync_from_user
 from ._catalog import MISSING, Subfeature, all_subfeatures
 from ._errors import ValidationError
 from ._io import to_parquet
+from ._pipeline import run_frame
 from ._pipeline._frame import column_names
-from ._pipeline._run import run_frame
 from ._validate import check_column, input_column
 
 

@@ -23,8 +23,7 @@ from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._config import Secret, Settings, configure, current_settings
 from ._errors import ValidationError
 from ._local import local_probe
-from ._pipeline._call import _prepare
-from ._pipeline._run import run_frame
+from ._pipeline import prepare_call, run_frame
 from ._validate import input_column
 
 SEMAPHORE_NAME = "edenframe-batch-jobs"
@@ -67,7 +66,7 @@ def eden_map_partitions(
     if isinstance(options.get("api_key"), str):
         options["api_key"] = Secret(options["api_key"])  # keep the key out of task reprs
     meta_input = ddf._meta
-    call = _prepare(meta_input, entry, column, options, default_prefix)  # the same errors as pandas, before compute
+    call = prepare_call(meta_input, entry, column, options, default_prefix)  # the same errors as pandas, before compute
     if any(call.in_process(p) for p in call.providers):
         # the pandas call probes the backend before its first row (sentiment with language='fr', a language without
         # a spelling dictionary); here it happens now, on the client, so a bad call fails before any task exists

@@ -1,4 +1,4 @@
-"""Preparing a call: every check made before anything is sent, giving a validated `Call`."""
+"""Preparing a call: every check made before anything is sent, giving a validated `PreparedCall`."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ COMMON_OPTIONS = RUN_OPTIONS + REQUEST_OPTIONS
 
 
 @dataclass(frozen=True)
-class Call:
+class PreparedCall:
     """A validated call: everything decided before anything is sent."""
 
     entry: Subfeature
@@ -70,9 +70,9 @@ class Call:
         return any(kind_of(self.transport, p).jobs for p in self.providers)
 
 
-def _prepare(
+def prepare_call(
     frame: pd.DataFrame, entry: Subfeature, column: Any, options: dict[str, Any], default_prefix: str | None
-) -> Call:
+) -> PreparedCall:
     """Every check made before anything is sent."""
     check_column(frame, column)
     given = dict(options)
@@ -162,7 +162,7 @@ def _prepare(
         body_options["fallback_providers"] = ",".join(
             checked_providers(entry, fallbacks, settings, "fallback_providers")
         )
-    return Call(
+    return PreparedCall(
         entry=entry,
         params={**params, **body_options},
         settings=settings,

@@ -12,11 +12,11 @@ from .._blocking import warn_user
 from .._errors import BudgetExceededError
 from .._report import RunReport
 from .._transport import TRANSPORTS
-from ._call import Call
+from ._call import PreparedCall
 from ._plan import Plan, Requests
 
 
-def _estimate(call: Call, groups: list[tuple[str, Requests]]) -> dict[str, Any]:
+def estimate_groups(call: PreparedCall, groups: list[tuple[str, Requests]]) -> dict[str, Any]:
     """Expected cost of what will be sent, per request item (NaN where no price is known) and in total."""
     from .._prices import estimate_cost
 
@@ -39,10 +39,10 @@ def _estimate(call: Call, groups: list[tuple[str, Requests]]) -> dict[str, Any]:
     return {"per_item": per_item, "total": float(sum(known)), "unpriced": sorted(unpriced)}
 
 
-def _expected_costs(call: Call, groups: list[tuple[str, Requests]]) -> dict[str, float]:
+def expected_costs(call: PreparedCall, groups: list[tuple[str, Requests]]) -> dict[str, float]:
     """The table estimate of each remote request of a window, by request name (NaN: no price known)."""
     remote = [(kind, requests) for kind, requests in groups if TRANSPORTS[kind].remote]
-    per_item = _estimate(call, remote)["per_item"]
+    per_item = estimate_groups(call, remote)["per_item"]
     return {
         item["name"]: cost
         for (_, requests), costs in zip(remote, per_item, strict=True)
@@ -50,7 +50,7 @@ def _expected_costs(call: Call, groups: list[tuple[str, Requests]]) -> dict[str,
     }
 
 
-def _check_budget(call: Call, estimate: dict[str, Any]) -> None:
+def check_budget(call: PreparedCall, estimate: dict[str, Any]) -> None:
     if call.max_cost is None:
         return
     if estimate["total"] > call.max_cost:
@@ -68,8 +68,13 @@ def _check_budget(call: Call, estimate: dict[str, Any]) -> None:
         )
 
 
-def _dry_run_frame(
-    call: Call, plan: Plan, groups: list[tuple[str, Requests]], estimate: dict[str, Any], cached: int, seconds: float
+def dry_run_frame(
+    call: PreparedCall,
+    plan: Plan,
+    groups: list[tuple[str, Requests]],
+    estimate: dict[str, Any],
+    cached: int,
+    seconds: float,
 ) -> pd.DataFrame:
     """The planned requests, one row each, with their estimated cost; nothing is sent."""
     rows_per_unit = np.bincount(plan.row_unit[plan.row_unit >= 0], minlength=plan.units)

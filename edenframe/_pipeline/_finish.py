@@ -9,18 +9,14 @@ import numpy as np
 import pandas as pd
 
 from .._blocking import warn_user
-from .._errors import RowErrors
+from .._errors import RowErrors, RowErrorWarning
 from .._media import media_session, row_keys, save_files
 from ._budget import NOT_SENT
-from ._call import Call
+from ._call import PreparedCall
 from ._frame import ProviderResult, provider_slug
 
 
-class RowErrorWarning(UserWarning):
-    """Some rows failed; their messages are in the `*_error` columns."""
-
-
-def _history(attrs: dict[str, Any]) -> list[dict[str, Any]]:
+def history_of(attrs: dict[str, Any]) -> list[dict[str, Any]]:
     """The reports of the calls that made this frame, oldest first (a chain of calls keeps every one)."""
     history = attrs.get("edenframe_history")
     if isinstance(history, list):
@@ -29,7 +25,7 @@ def _history(attrs: dict[str, Any]) -> list[dict[str, Any]]:
     return [last] if isinstance(last, dict) and not last.get("dry_run") else []
 
 
-def _not_sent_rows(results: list[ProviderResult]) -> int:
+def not_sent_rows(results: list[ProviderResult]) -> int:
     """Rows that some provider never got because the budget was reached."""
     refused = np.zeros(len(results[0].cost) if results else 0, dtype=bool)
     for result in results:
@@ -38,7 +34,7 @@ def _not_sent_rows(results: list[ProviderResult]) -> int:
     return int(refused.sum())
 
 
-async def _save_media(call: Call, results: list[ProviderResult], index: pd.Index) -> list[ProviderResult]:
+async def save_media(call: PreparedCall, results: list[ProviderResult], index: pd.Index) -> list[ProviderResult]:
     """Write every provider's media under `call.save_to`, before the columns are built: each result gains its
     `path` field, and a file that could not be saved becomes its row's error, so the report, the warning and
     errors="raise" count it like any other failed row (the row's other results are kept)."""
@@ -65,7 +61,7 @@ async def _save_media(call: Call, results: list[ProviderResult], index: pd.Index
     return saved
 
 
-def _assemble(
+def assemble(
     frame: pd.DataFrame, results: list[ProviderResult], columns: list[tuple[str, str, str]], overwrite: bool
 ) -> pd.DataFrame:
     by_provider = {r.provider: r for r in results}
@@ -84,14 +80,14 @@ def _assemble(
     return out
 
 
-def _failed_rows(results: list[ProviderResult]) -> int:
+def failed_rows(results: list[ProviderResult]) -> int:
     failed = np.zeros(len(results[0].cost) if results else 0, dtype=bool)
     for result in results:
         failed |= ~np.asarray(result.error.isna(), dtype=bool)
     return int(failed.sum())
 
 
-def _handle_failures(out: pd.DataFrame, call: Call, report: dict[str, Any]) -> None:
+def handle_failures(out: pd.DataFrame, call: PreparedCall, report: dict[str, Any]) -> None:
     budget = ""
     if report["budget_reached"]:
         budget = (

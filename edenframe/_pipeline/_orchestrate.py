@@ -8,23 +8,21 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from .._blocking import warn_user
 from .._cache import ResultCache, open_cache
 from .._gc import collector_paused
 from .._transport import TRANSPORTS, Outcome, Transport, Wiring, route
 from .._transport.http import gather_all, open_session
 from ._budget import Budget
-from ._call import Call
-from ._estimate import _expected_costs
+from ._call import PreparedCall
+from ._estimate import expected_costs
 from ._frame import ProviderColumns
 from ._plan import Plan, Requests, build_requests, content_namer, file_identity, is_upload
-from ._progress import Progress
+from ._progress import Progress, ProgressListener
 from ._results import UnitResults, absorb
 
 
-def _open_cache(call: Call) -> ResultCache | None:
+def open_run_cache(call: PreparedCall) -> ResultCache | None:
     if call.cache is False or all(call.in_process(p) for p in call.providers):
         return None  # the offline engine is free and fast: its results are not worth a disk round trip
     try:
@@ -35,7 +33,7 @@ def _open_cache(call: Call) -> ResultCache | None:
 
 
 @dataclass
-class _Window:
+class Window:
     """A slice of the units, answered from the cache, with what is left to send: the unit of streaming."""
 
     units: range
@@ -50,19 +48,19 @@ class _Window:
 MEDIA_WINDOW_UNITS = 256
 
 
-def _window_ranges(call: Call, plan: Plan) -> list[range]:
+def window_ranges(call: PreparedCall, plan: Plan) -> list[range]:
     size = max(1, call.settings.window_units)
     if call.entry.media is not None:
         size = min(size, MEDIA_WINDOW_UNITS)
     return [range(start, min(start + size, plan.units)) for start in range(0, plan.units, size)]
 
 
-def _window(call: Call, plan: Plan, units: range, cache: ResultCache | None) -> _Window:
+def build_window(call: PreparedCall, plan: Plan, units: range, cache: ResultCache | None) -> Window:
     with collector_paused():  # a request (and cache keys) per unit of the window, all acyclic
         return _window_of(call, plan, units, cache)
 
 
-def _window_of(call: Call, plan: Plan, units: range, cache: ResultCache | None) -> _Window:
+def _window_of(call: PreparedCall, plan: Plan, units: range, cache: ResultCache | None) -> Window:
     results = {p: UnitResults(p, units.start, len(units)) for p in call.providers}
     remote = [p for p in call.providers if not call.in_process(p)]
     keys: dict[str, list[str | None]] = {}
@@ -77,10 +75,10 @@ def _window_of(call: Call, plan: Plan, units: range, cache: ResultCache | None) 
                     results[provider].set_record(unit, stored["record"], float(stored.get("cost") or 0.0), cached=True)
         if len(remote) == len(call.providers):
             cached = sum(all(results[p].cached[i] for p in remote) for i in range(len(units)))
-    return _Window(units, results, keys, cached, _groups(call, plan, units, results))
+    return Window(units, results, keys, cached, _groups(call, plan, units, results))
 
 
-def _cache_keys(call: Call, plan: Plan, provider: str, units: range) -> list[str | None]:
+def _cache_keys(call: PreparedCall, plan: Plan, provider: str, units: range) -> list[str | None]:
     """The cache key of each unit's result from `provider` (None: not cacheable, e.g. an unreadable file)."""
     key_of = content_namer([call.entry.path, provider, call.params, call.settings.base_url])
     files = call.entry.input_kind == "file"
@@ -91,7 +89,9 @@ def _cache_keys(call: Call, plan: Plan, provider: str, units: range) -> list[str
     return keys
 
 
-def _groups(call: Call, plan: Plan, units: range, results: dict[str, UnitResults]) -> list[tuple[str, Requests]]:
+def _groups(
+    call: PreparedCall, plan: Plan, units: range, results: dict[str, UnitResults]
+) -> list[tuple[str, Requests]]:
     """What still has to be sent, as (transport name, requests); inputs needing the same providers through the same
     transport share requests. `route` picks each provider's transport (uploads may need another one than URLs)."""
     groups: list[tuple[str, Requests]] = []
@@ -122,7 +122,9 @@ def _groups(call: Call, plan: Plan, units: range, results: dict[str, UnitResults
     return groups
 
 
-async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict[str, ProviderColumns], dict[str, Any]]:
+async def send_windows(
+    call: PreparedCall, plan: Plan, cache: ResultCache | None
+) -> tuple[dict[str, ProviderColumns], dict[str, Any]]:
     """Send everything window by window (two windows in flight, so jobs keep flowing across the boundary); each
     window's results are stored in the cache as they arrive and turned into Arrow once the window is done."""
     columns = {p: ProviderColumns(p, call.entry.row_output) for p in call.providers}
@@ -137,10 +139,8 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edenframe-cache") if cache is not None else None
     in_flight = asyncio.Semaphore(2)
     # The bar counts rows (a distinct input done is every row that shares it); rows never sent are not in it.
-    with Progress(plan.rows - plan.skipped, call.entry.method, call.progress, call.settings.progress) as progress:
-        rows_of: list[int] = []  # rows per unit, only for a visible bar
-        if progress.show:
-            rows_of = np.bincount(plan.row_unit[plan.row_unit >= 0], minlength=plan.units).tolist()
+    with Progress(plan.rows - plan.skipped, call.entry.method, call.progress, call.settings.progress) as bar:
+        listener = ProgressListener(bar, plan.row_unit, plan.units, call.providers)
         async with AsyncExitStack() as stack:
             session = await stack.enter_async_context(open_session(call.settings)) if remote else None
             wiring = Wiring(call.settings, session, budget=budget, journal=cache, journal_writer=writer)
@@ -153,22 +153,13 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
 
             async def run_window(number: int, units: range) -> None:
                 async with in_flight:
-                    window = _window(call, plan, units, cache)
+                    window = build_window(call, plan, units, cache)
                     counts["cached"] += window.cached
                     for provider in remote_providers:
                         counts["cached_by_provider"][provider] += sum(window.results[provider].cached)
                     if budget is not None:
-                        budget.expect(_expected_costs(call, window.groups))
-                    # for the bar: how many requests of the window carry each unit (one per transport it goes
-                    # through), so a unit counts as done when the last of them has answered
-                    pending = [0] * len(units) if progress.show else []
-                    if progress.show:
-                        for _, requests in window.groups:
-                            for group in requests.units:
-                                for unit in group:
-                                    pending[unit - units.start] += 1
-                        cached_rows = sum(rows_of[u] for u, waits in zip(units, pending, strict=True) if not waits)
-                        progress.skip(cached_rows)
+                        budget.expect(expected_costs(call, window.groups))
+                    progress = listener.window(units, window.groups, window.results)
                     writes: list[asyncio.Future[None]] = []
 
                     def receiver(requests: Requests) -> Any:
@@ -185,7 +176,7 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                                 entries = _cache_entries(call, window, succeeded)
                                 if entries:
                                     writes.append(loop.run_in_executor(writer, cache.store, entries))
-                            advance(outcomes)
+                            progress.answered(requests, index, outcomes, counts["spent"])
 
                         def recall(names: list[str]) -> set[str]:
                             # answered from the cache: not sent by this run (transports count only what they
@@ -196,26 +187,8 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                                 for provider in requests.providers:
                                     if provider in counts["cached_by_provider"]:
                                         counts["cached_by_provider"][provider] += len(requests.units[index[name]])
-                            advance(answered)
+                            progress.answered(requests, index, answered, counts["spent"])
                             return answered
-
-                        def advance(names: Any) -> None:
-                            if progress.show:  # counting per input costs time: only for a visible bar
-                                done = failed = 0
-                                for name in names:
-                                    position = index.get(name)
-                                    if position is None:
-                                        continue
-                                    for unit in requests.units[position]:
-                                        local_index = unit - units.start
-                                        pending[local_index] -= 1
-                                        if pending[local_index] != 0:
-                                            continue  # another transport still owes it (or it was counted)
-                                        done += rows_of[unit]
-                                        failed += rows_of[unit] * any(
-                                            window.results[p].errors[local_index] is not None for p in call.providers
-                                        )
-                                progress.advance(done, failed, counts["spent"])
 
                         return on_outcomes, recall
 
@@ -232,7 +205,7 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
                         columns[provider].add(number, window.results[provider])
 
             try:
-                await gather_all(run_window(number, units) for number, units in enumerate(_window_ranges(call, plan)))
+                await gather_all(run_window(number, units) for number, units in enumerate(window_ranges(call, plan)))
             finally:
                 if writer is not None:
                     writer.shutdown(wait=True)
@@ -246,7 +219,12 @@ async def _send(call: Call, plan: Plan, cache: ResultCache | None) -> tuple[dict
 
 
 def _recall(
-    call: Call, window: _Window, requests: Requests, index: dict[str, int], names: list[str], cache: ResultCache | None
+    call: PreparedCall,
+    window: Window,
+    requests: Requests,
+    index: dict[str, int],
+    names: list[str],
+    cache: ResultCache | None,
 ) -> tuple[set[str], int]:
     """Answer request names from the cache (another process collected their batch job while this run waited): a
     request counts as answered only when every unit and provider it carries was found. Returns the names answered
@@ -282,7 +260,7 @@ def _recall(
 
 
 def _cache_entries(
-    call: Call, window: _Window, succeeded: list[tuple[str, int, dict[str, Any]]]
+    call: PreparedCall, window: Window, succeeded: list[tuple[str, int, dict[str, Any]]]
 ) -> list[tuple[str, str, str, dict[str, Any]]]:
     entries = []
     for provider, unit, record in succeeded:
