@@ -82,13 +82,6 @@ class Subfeature:
     notes: str = ""
 
     @property
-    def local(self) -> bool:
-        """True when the offline `local` provider implements this subfeature (edenframe._local's registry)."""
-        from .._local import has_local
-
-        return has_local(self.path)
-
-    @property
     def feature(self) -> str:
         return self.path.split("/", 1)[0]
 

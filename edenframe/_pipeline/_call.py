@@ -13,7 +13,7 @@ from .._cache import cache_setting
 from .._catalog import Subfeature, all_subfeatures
 from .._config import Settings, as_flag, current_settings, parse_providers
 from .._errors import MissingAPIKeyError, ValidationError
-from .._local import local_check
+from .._local import has_local, local_check
 from .._providers import checked_providers
 from .._transport import AUTO, LOCAL, kind_of, transport_choices
 from .._validate import check_column, check_params, close_matches
@@ -91,7 +91,7 @@ def prepare_call(
     remote = [p for p in providers if kind_of(transport, p).remote]
     dry_run = bool(run_options.get("dry_run", False))
     if remote and settings.api_key is None and not dry_run:
-        known = [*entry.providers, LOCAL] if entry.local else list(entry.providers)
+        known = [*entry.providers, LOCAL] if has_local(entry.path) else list(entry.providers)
         unknown = [p for p in remote if response_key(p) not in known]
         hint = ""
         if unknown:  # a typo ('gogle', 'locl') is likelier than a missing key
@@ -100,7 +100,7 @@ def prepare_call(
         raise MissingAPIKeyError(
             f"provider(s) {', '.join(repr(p) for p in remote)} run on Eden AI and need an API key: set the "
             "EDENAI_API_KEY environment variable or call edenframe.configure(api_key=...)"
-            + ("; or use providers='local' to run offline" if entry.local else "")
+            + ("; or use providers='local' to run offline" if has_local(entry.path) else "")
             + hint
         )
     if LOCAL in providers and not kind_of(transport, LOCAL).remote:
@@ -207,7 +207,7 @@ def _providers(entry: Subfeature, given: Any, settings: Settings) -> tuple[str, 
         return parse_providers(given)
     if settings.providers is not None:
         return settings.providers
-    if entry.local:
+    if has_local(entry.path):
         return (LOCAL,)
     examples = ", ".join(entry.providers[:4]) or "a provider Eden AI lists for it"
     raise ValidationError(
