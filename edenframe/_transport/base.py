@@ -54,11 +54,7 @@ class Transport(Protocol):
     stats: TransportStats
 
     async def send(
-        self,
-        entry: Subfeature,
-        items: list[dict[str, Any]],
-        on_outcomes: OutcomeCallback,
-        recall: Recall | None = None,
+        self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback, recall: Recall | None = None
     ) -> None:
         """Send `items`; each gets one outcome through `on_outcomes`, or is answered by `recall` (only transports
         whose work another process may own, like batch jobs shared through the cache, ever call it)."""
