@@ -34,11 +34,7 @@ RUN_OPTIONS = (
     "max_cost",
     "save_to",
 )
-
-
 REQUEST_OPTIONS = ("providers", "fallback_providers", "settings", "show_original_response", "show_base_64")
-
-
 COMMON_OPTIONS = RUN_OPTIONS + REQUEST_OPTIONS
 
 
@@ -50,7 +46,7 @@ class PreparedCall:
     params: dict[str, Any]
     settings: Settings
     providers: tuple[str, ...]
-    transport: str
+    transport: str  # the transport= option: 'auto' or a remote transport's name; route() decides per request
     columns: list[tuple[str, str, str]]
     overwrite: bool
     errors: str

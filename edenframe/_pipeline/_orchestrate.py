@@ -107,9 +107,15 @@ def _groups(
         # each provider's transport for a URL or text, and for a local file or bytes
         routes = {p: (route(call.transport, p, upload=False), route(call.transport, p, upload=True)) for p in remote}
         by_need: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        same = len(set(routes.values())) == 1  # every provider goes the same way: the loop of every large call
         for local_index, unit in enumerate(units):
-            wanted = [p for p in remote if not results[p].done[local_index]]
+            wanted = tuple(p for p in remote if not results[p].done[local_index])
             if not wanted:
+                continue
+            text_route, upload_route = routes[wanted[0]]
+            if same:
+                upload = text_route != upload_route and is_upload(plan.values[unit])
+                by_need.setdefault((upload_route if upload else text_route, wanted), []).append(unit)
                 continue
             upload = is_upload(plan.values[unit])
             by_transport: dict[str, tuple[str, ...]] = {}
