@@ -348,9 +348,9 @@ def bench_batch_vs_naive(scale: Scale, profiles: Profiles) -> list[Figure]:
 
 def bench_typed_columns(scale: Scale, profiles: Profiles) -> list[Figure]:
     from edenframe import get_subfeature
-    from edenframe._frame import ProviderColumns
-    from edenframe._plan import build_requests, plan_requests
-    from edenframe._results import UnitResults, absorb
+    from edenframe._pipeline._frame import ProviderColumns
+    from edenframe._pipeline._plan import build_requests, plan_requests
+    from edenframe._pipeline._results import UnitResults, absorb
     from edenframe._transport import Outcome
     from edenframe.testing import synthetic_cost, synthetic_output
 

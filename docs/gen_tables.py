@@ -45,6 +45,7 @@ import pandas as pd
 
 import edenframe
 from edenframe._catalog import MISSING, Param, Subfeature
+from edenframe._local import has_local
 
 FEATURES = ("text", "translation", "image", "ocr", "audio")
 DOCS = Path(__file__).resolve().parent
@@ -249,7 +250,7 @@ def subfeature_section(entry: Subfeature) -> str:
     lines = [f"### `{entry.method}`", "", f"{entry.summary} Eden AI subfeature `{entry.path}`.", ""]
     lines += ["```python", signature(entry), "```", ""]
     facts = [f"Input column: {_input_label(entry)}."]
-    if entry.local:
+    if has_local(entry.path):
         facts.append("Runs offline: `local` is the default provider (see [Local provider](../local.md)).")
     else:
         facts.append("No offline implementation: name the provider(s) with `providers=`.")
@@ -333,9 +334,8 @@ def methods_table() -> str:
     lines = ["| feature | method | Eden AI subfeature | offline (`local`) |", "|---|---|---|---|"]
     for entry in edenframe.all_subfeatures():
         page = f"features/{entry.feature}.md#{entry.method}"
-        lines.append(
-            f"| {entry.feature} | [`{entry.method}`]({page}) | `{entry.path}` | {'yes' if entry.local else ''} |"
-        )
+        offline = "yes" if has_local(entry.path) else ""
+        lines.append(f"| {entry.feature} | [`{entry.method}`]({page}) | `{entry.path}` | {offline} |")
     return "\n".join(lines)
 
 

@@ -21,12 +21,12 @@ from ._errors import (
     MissingAPIKeyError,
     MissingDependencyError,
     RowErrors,
+    RowErrorWarning,
     ValidationError,
 )
 from ._io import read_parquet
 from ._prices import Price, PriceTable, arefresh_prices, load_prices, refresh_prices
 from ._report import RunReport
-from ._runner import RowErrorWarning
 from ._tables import read_table, write_table
 
 # ddf.eden is registered once dask.dataframe is imported (at once if it already is): importing dask here would

@@ -11,12 +11,13 @@ import pandas as pd
 import pyarrow as pa
 
 from . import _plots
+from ._blocking import run_sync_from_user
 from ._catalog import MISSING, Subfeature, all_subfeatures
 from ._errors import ValidationError
-from ._frame import column_names
 from ._io import to_parquet
-from ._runner import run_frame
-from ._sync import run_sync_from_user
+from ._local import has_local
+from ._pipeline import run_frame
+from ._pipeline._frame import column_names
 from ._validate import check_column, input_column
 
 
@@ -179,7 +180,9 @@ def _method_doc(entry: Subfeature) -> str:
         lines.append(f"Up to {entry.pack.max_items} rows are packed into one request.")
     lines += ["", "Parameters", "----------"]
     lines.append("column : the input column, by position or as column= (omit on a Series)")
-    lines.append("providers : 'google,amazon' or a list" + (" (default: 'local', offline)" if entry.local else ""))
+    lines.append(
+        "providers : 'google,amazon' or a list" + (" (default: 'local', offline)" if has_local(entry.path) else "")
+    )
     for p in entry.params:
         default = "" if p.default is MISSING else f", default {p.default!r}"
         required = ", required" if p.required else ""

@@ -30,8 +30,8 @@ from typing import Any
 
 import orjson
 
+from ._blocking import warn_user
 from ._errors import ValidationError
-from ._sync import warn_user
 
 log = logging.getLogger("edenframe")
 

@@ -17,13 +17,13 @@ import pandas as pd
 from dask.dataframe.extensions import register_dataframe_accessor
 
 from ._accessor import EdenFrameAccessor
+from ._blocking import run_sync
 from ._cache import cache_path
 from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._config import Secret, Settings, configure, current_settings
 from ._errors import ValidationError
 from ._local import local_probe
-from ._runner import _prepare, run_frame
-from ._sync import run_sync
+from ._pipeline import prepare_call, run_frame
 from ._validate import input_column
 
 SEMAPHORE_NAME = "edenframe-batch-jobs"
@@ -66,7 +66,7 @@ def eden_map_partitions(
     if isinstance(options.get("api_key"), str):
         options["api_key"] = Secret(options["api_key"])  # keep the key out of task reprs
     meta_input = ddf._meta
-    call = _prepare(meta_input, entry, column, options, default_prefix)  # the same errors as pandas, before compute
+    call = prepare_call(meta_input, entry, column, options, default_prefix)  # the same errors as pandas, before compute
     if any(call.in_process(p) for p in call.providers):
         # the pandas call probes the backend before its first row (sentiment with language='fr', a language without
         # a spelling dictionary); here it happens now, on the client, so a bad call fails before any task exists
@@ -79,9 +79,8 @@ def eden_map_partitions(
     shared: dict[str, Any] = {f.name: getattr(settings, f.name) for f in fields(Settings)}
     # The cache the client would use, not whatever the worker's environment points at.
     shared["cache"] = _resolved_cache(settings.cache)
-    sends_batch_jobs = call.transport != "sync" and not all(call.in_process(p) for p in call.providers)
     semaphore = shared.pop("job_semaphore")
-    if semaphore is None and sends_batch_jobs:
+    if semaphore is None and call.launches_jobs:
         semaphore = cluster_job_semaphore(settings.max_running_jobs)
 
     return ddf.map_partitions(

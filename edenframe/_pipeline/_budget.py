@@ -22,8 +22,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._transport import Outcome
 from ._results import response_key
-from ._transport import Outcome
 
 # Rows refused by the budget have an error starting with this (the report counts them by it).
 NOT_SENT = "not sent: the budget"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._catalog import Subfeature
-from ._collector import collector_paused
+from .._catalog import Subfeature
+from .._gc import collector_paused
+from .._transport import Outcome
 from ._plan import Requests
-from ._transport import Outcome
 
 
 class UnitResults:

@@ -11,8 +11,8 @@ column 2 (the provider keys of each response schema) and are documentation only.
 
 from __future__ import annotations
 
-from ._catalog import Media, Pack, Param, Subfeature
-from ._schema import BOOL, FLOAT, INT, STR, Embedding, Mapping, Type, enum, items_of, list_of, struct
+from .._schema import BOOL, FLOAT, INT, STR, Embedding, Mapping, Type, enum, items_of, list_of, struct
+from ._model import Media, Pack, Param, Subfeature
 
 
 def words(text: str) -> tuple[str, ...]:

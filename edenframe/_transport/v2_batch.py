@@ -25,12 +25,12 @@ import aiohttp
 from .._catalog import Subfeature
 from .._config import Settings
 from .._errors import APIError
-from . import Outcome, OutcomeCallback, Recall
+from .base import JobJournal, Outcome, OutcomeCallback, Recall, TransportStats, Wiring
 from .http import api_error, call, describe_error, gather_all, is_fatal
 from .limiter import RateLimiter
 
 if TYPE_CHECKING:
-    from .._budget import Budget
+    from .._pipeline._budget import Budget
 
 log = logging.getLogger("edenframe")
 
@@ -47,28 +47,21 @@ class BatchTransport:
     One instance serves a whole run (every window of it), so the limit on running jobs holds across windows.
     """
 
-    def __init__(
-        self,
-        settings: Settings,
-        session: aiohttp.ClientSession,
-        journal: Any = None,
-        budget: Budget | None = None,
-        journal_writer: Executor | None = None,
-    ) -> None:
-        self.settings = settings
-        self.session = session
-        self.journal = journal  # a ResultCache, or None: no crash recovery
+    def __init__(self, wiring: Wiring) -> None:
+        assert wiring.session is not None, "a remote transport needs the run's session"
+        self.settings: Settings = wiring.settings
+        self.session: aiohttp.ClientSession = wiring.session
+        self.journal: JobJournal | None = wiring.journal  # None: no crash recovery
         # The journal is written on the thread that stores results, in order: a job is marked collected only after
         # the results handed over before it are stored.
-        self.journal_writer = journal_writer
+        self.journal_writer: Executor | None = wiring.journal_writer
         # Outcomes of re-attached jobs for items of other windows of the run, handed over when those are sent.
         self.stash: dict[str, Outcome] = {}
-        self.budget = budget  # max_cost: admits requests before each launch, or None
-        self.limiter = RateLimiter(settings.rate_limit)
-        self.running = asyncio.Semaphore(max(1, settings.max_running_jobs))
-        self.jobs_launched = 0
-        self.jobs_attached = 0
-        self.items_sent = 0  # request items Eden AI received in launched jobs (re-attached ones not included)
+        self.budget: Budget | None = wiring.budget  # max_cost: admits requests before each launch, or None
+        self.limiter = RateLimiter(self.settings.rate_limit)
+        self.running = asyncio.Semaphore(max(1, self.settings.max_running_jobs))
+        # items_sent: request items Eden AI received in launched jobs (re-attached ones not included)
+        self.stats = TransportStats()
         self.collecting: set[str] = set()  # jobs this transport is launching or reading right now
 
     async def send(
@@ -262,7 +255,7 @@ class BatchTransport:
                     return
                 if status != 200 or not isinstance(page, dict):
                     raise api_error("GET", url, status, page)
-                self.jobs_attached += 1
+                self.stats.jobs_attached += 1
                 page = await self._wait(url, page)
             await self._read_pages(url, page, set(names), delivered, keep_others)
         except APIError as exc:
@@ -310,7 +303,7 @@ class BatchTransport:
                         await self._journal(self.journal.record_job, job, entry.path, self.settings.base_url, names)
                     rejected = await self._launch(url, chunk)
                     launched = True
-                    self.jobs_launched += 1
+                    self.stats.jobs_launched += 1
                     if rejected:
                         on_outcomes(rejected)
                         delivered.update(rejected)
@@ -406,7 +399,7 @@ class BatchTransport:
         status, body = await call(  # every Eden AI server has this endpoint: a 404 means a wrong base URL
             self.session, self.settings, "POST", url, json_body=launch, limiter=self.limiter, must_exist=True
         )
-        self.items_sent += len(chunk)
+        self.stats.items_sent += len(chunk)
         if status != 200 or not isinstance(body, dict):
             # A launch retried after a dropped connection may find its own job already there: attach to it.
             existing, _ = await self._get(url, 1)

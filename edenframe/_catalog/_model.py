@@ -1,17 +1,11 @@
-"""The catalog: one declarative entry per Eden AI subfeature. Everything else is driven by it.
-
-The accessor's named methods, parameter validation, output dtypes, the emulator's synthetic outputs and request
-packing all read these entries; none of them has per-subfeature code. The entries themselves live in
-`_catalog_entries.py` (data only).
-"""
+"""The catalog's model: what one entry says about a subfeature (`Subfeature`, `Param`, `Pack`, `Media`). Data only."""
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._schema import Struct, Type
+from .._schema import Struct, Type
 
 InputKind = Literal["text", "texts", "file"]
 
@@ -88,13 +82,6 @@ class Subfeature:
     notes: str = ""
 
     @property
-    def local(self) -> bool:
-        """True when the offline `local` provider implements this subfeature (edenframe._local's registry)."""
-        from ._local import has_local
-
-        return has_local(self.path)
-
-    @property
     def feature(self) -> str:
         return self.path.split("/", 1)[0]
 
@@ -119,50 +106,3 @@ class Subfeature:
             if p.name == name:
                 return p
         return None
-
-
-@dataclass
-class _Index:
-    by_path: dict[str, Subfeature] = field(default_factory=dict)
-    by_method: dict[str, Subfeature] = field(default_factory=dict)
-
-
-_INDEX: _Index | None = None
-
-
-def _index() -> _Index:
-    global _INDEX
-    if _INDEX is None:
-        from ._catalog_entries import ENTRIES
-
-        index = _Index()
-        for entry in ENTRIES:
-            if entry.path in index.by_path or entry.method in index.by_method:
-                raise RuntimeError(f"duplicate catalog entry {entry.path} / {entry.method}")
-            index.by_path[entry.path] = entry
-            index.by_method[entry.method] = entry
-        _INDEX = index
-    return _INDEX
-
-
-def all_subfeatures() -> tuple[Subfeature, ...]:
-    """Every catalog entry, in catalog order."""
-    return tuple(_index().by_path.values())
-
-
-def get_subfeature(name: str) -> Subfeature:
-    """The entry for `"feature/subfeature"` or a method name; a clear error with close matches otherwise."""
-    from ._errors import ValidationError
-
-    index = _index()
-    if name in index.by_path:
-        return index.by_path[name]
-    if name in index.by_method:
-        return index.by_method[name]
-    candidates = list(index.by_path) + list(index.by_method)
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise ValidationError(
-        f"unknown subfeature {name!r}.{hint} Use 'feature/subfeature' as in the API path, "
-        "e.g. 'text/sentiment_analysis'; edenframe.subfeatures() lists all of them."
-    )

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._catalog import Subfeature
-from ._errors import ValidationError
-from ._validate import FIX_ENCODING, first_unencodable, utf8_guaranteed
+from .._catalog import Subfeature
+from .._errors import ValidationError
+from .._validate import FIX_ENCODING, first_unencodable, utf8_guaranteed
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ import aiohttp
 from .._catalog import Subfeature
 from .._config import Settings
 from .._errors import APIError
-from . import Outcome, OutcomeCallback
+from .base import Outcome, OutcomeCallback, Recall, TransportStats, Wiring
 from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all, is_fatal
 from .limiter import RateLimiter
 
 if TYPE_CHECKING:
-    from .._budget import Budget
+    from .._pipeline._budget import Budget
 
 _FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache writes batch up)
 
@@ -28,21 +28,22 @@ _FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache wr
 class SyncTransport:
     """One HTTP request per item; `settings.sync_concurrency` in flight, `settings.rate_limit` per second."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        session: aiohttp.ClientSession,
-        budget: Budget | None = None,
-    ) -> None:
-        self.settings = settings
-        self.session = session
-        self.budget = budget  # max_cost: admits each request before it is sent, or None
-        self.limiter = RateLimiter(settings.rate_limit)
-        self.slots = asyncio.Semaphore(max(1, settings.sync_concurrency))
-        self.jobs_launched = 0
-        self.items_sent = 0  # requests Eden AI answered (whatever the answer)
+    def __init__(self, wiring: Wiring) -> None:
+        assert wiring.session is not None, "a remote transport needs the run's session"
+        self.settings: Settings = wiring.settings
+        self.session: aiohttp.ClientSession = wiring.session
+        self.budget: Budget | None = wiring.budget  # max_cost: admits each request before it is sent, or None
+        self.limiter = RateLimiter(self.settings.rate_limit)
+        self.slots = asyncio.Semaphore(max(1, self.settings.sync_concurrency))
+        self.stats = TransportStats()  # items_sent: requests Eden AI answered (whatever the answer)
 
-    async def send(self, entry: Subfeature, items: list[dict[str, Any]], on_outcomes: OutcomeCallback) -> None:
+    async def send(
+        self,
+        entry: Subfeature,
+        items: list[dict[str, Any]],
+        on_outcomes: OutcomeCallback,
+        recall: Recall | None = None,  # each request is this run's own: nothing to recall
+    ) -> None:
         url = f"{self.settings.base_url}/{entry.path}/"
         buffer: dict[str, Outcome] = {}
         flushed = time.monotonic()
@@ -84,7 +85,7 @@ class SyncTransport:
                 status, answer = await call(
                     session, self.settings, "POST", url, data=form, limiter=self.limiter, must_exist=True
                 )
-            self.items_sent += 1
+            self.stats.items_sent += 1
         except OSError as exc:
             return Outcome(error=f"cannot read the file {upload}: {exc.strerror or exc}")
         except APIError as exc:

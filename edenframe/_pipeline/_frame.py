@@ -13,10 +13,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._blocking import warn_user
+from .._schema import STR as STR_TYPE
+from .._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
 from ._results import UnitResults
-from ._schema import STR as STR_TYPE
-from ._schema import Enum, ListOf, Mapping, Scalar, Struct, Type
-from ._sync import warn_user
 
 
 @dataclass
