@@ -22,6 +22,7 @@ import logging
 from typing import Any
 
 from ._emulator import BatchJob, BatchRequestState, Call, Charge, EdenEmulator
+from ._oracle import assert_rows_match
 from ._synthetic import expected_row, synthetic_cost, synthetic_output
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Call",
     "Charge",
     "EdenEmulator",
+    "assert_rows_match",
     "expected_row",
     "serve",
     "synthetic_cost",
