@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,6 @@ from edenframe.testing import EdenEmulator
 
 ALL = edenframe.all_subfeatures()
 LOCAL_TEXT = [e for e in ALL if e.local and e.input_kind != "file"]
-
-
-@pytest.fixture
-def emulator() -> Iterator[EdenEmulator]:
-    with EdenEmulator() as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, backoff_base=0.01)
-        yield emu
 
 
 def _inputs(entry: edenframe.Subfeature) -> list[Any]:
