@@ -278,6 +278,7 @@ def _skip_unless(*binaries: str, modules: tuple[str, ...] = ()) -> None:
             pytest.skip(f"{module} is not installed (pip install 'edenframe[local-vision]')")
 
 
+@pytest.mark.extra("local-vision")
 def test_local_ocr_through_the_accessor(tmp_path: Path) -> None:
     _skip_unless("tesseract", modules=("PIL",))
     from PIL import Image, ImageDraw, ImageFont

