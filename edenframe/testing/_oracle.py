@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .._catalog import Subfeature, get_subfeature
 from .._frame import provider_slug
@@ -94,7 +95,7 @@ def assert_rows_match(
                         problems.append(f"{where}, column {error_column!r}: the row failed: {error}")
                     continue
                 want = expected_row(entry.path, provider, value, **params)
-                cells = [(columns[f], want.get(f)) for f, _ in fields]
+                cells = [(columns[f], _as_stored(want.get(f), t.arrow())) for f, t in fields]
             for name, expected in cells:
                 got = result[name].iloc[position]
                 if not _same(got, expected):
@@ -151,6 +152,16 @@ def _prefix(result: pd.DataFrame, entry: Subfeature, providers: list[str], prefi
         f"the result has no {entry.path} columns prefixed {' or '.join(map(repr, candidates))} for "
         f"{', '.join(providers)}; pass prefix= if the call used one (columns: {list(result.columns)})"
     )
+
+
+def _as_stored(value: Any, arrow_type: pa.DataType) -> Any:
+    """The value as its column gives it back (through the column's Arrow type: a map becomes (key, value) pairs,
+    an empty map an empty list, a float32 list float32 values); unchanged when it does not fit the type, so the
+    comparison shows the value as the emulator answered it."""
+    try:
+        return pa.array([value], type=arrow_type).to_pylist()[0]
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return value
 
 
 def _missing_input(value: Any) -> bool:
