@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -103,3 +105,17 @@ def test_a_series_result_and_the_local_provider(frame: pd.DataFrame) -> None:
     series = frame["review"]
     out = series.eden.sentiment(providers="local", progress=False)
     assert_rows_match(out, series, None, "sentiment")
+
+
+def test_the_testing_page_example_passes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """docs/testing.md's "In a test" fixture and test, run as written."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "testing.md").read_text(encoding="utf-8")
+    [block] = [b for b in re.findall(r"^```python\n(.*?)^```$", page, flags=re.S | re.M) if "def test_" in b]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "docs/testing.md", "exec"), namespace)  # our own docs
+    fixture = namespace["eden"].__wrapped__(monkeypatch, tmp_path)  # the generator under @pytest.fixture
+    emu = next(fixture)
+    try:
+        namespace["test_pipeline_labels_every_review"](emu)
+    finally:
+        fixture.close()
