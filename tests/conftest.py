@@ -1,15 +1,22 @@
-"""Shared fixtures. Every test runs with connections to anything but loopback refused: nothing may touch the net."""
+"""Shared fixtures. Every test runs with connections to anything but loopback refused: nothing may touch the net.
+
+`emulator` (and `make_emulator` for one with options) starts an `EdenEmulator` and points edenframe at it;
+`@pytest.mark.extra("local")` skips a test when an optional extra is not installed (see docs/testing.md).
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from helpers import require_extra
 
 import edenframe
+from edenframe.testing import EdenEmulator
 
 SHARED_API = Path(__file__).resolve().parents[1].parent / "shared" / "eden-api"
 
@@ -83,3 +90,38 @@ def shared_api() -> Path:
     if not SHARED_API.is_dir():
         pytest.skip("../shared/eden-api is absent (a fresh clone): contract tests skipped")
     return SHARED_API
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`@pytest.mark.extra("local", ...)`: skip unless `edenframe[local]` is installed (fail under
+    EDENFRAME_REQUIRE_EXTRAS=1, as in CI, where every extra is)."""
+    for marker in item.iter_markers("extra"):
+        require_extra(*marker.args)
+
+
+# Settings that make tests against the emulator quick: it answers at once, so poll and retry without waiting.
+FAST_SETTINGS: dict[str, Any] = {"poll_interval": 0.01, "backoff_base": 0.01}
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., EdenEmulator]]:
+    """`make_emulator(**options, settings={...})`: start an `EdenEmulator(**options)` (stopped after the test) and
+    configure edenframe to use it, with quick polling and retries plus `settings`; `connect=False` only starts it."""
+    started: list[EdenEmulator] = []
+
+    def start(*, settings: dict[str, Any] | None = None, connect: bool = True, **options: Any) -> EdenEmulator:
+        emu = EdenEmulator(**options).start()
+        started.append(emu)
+        if connect:
+            edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, **{**FAST_SETTINGS, **(settings or {})})
+        return emu
+
+    yield start
+    for emu in reversed(started):
+        emu.stop()
+
+
+@pytest.fixture
+def emulator(make_emulator: Callable[..., EdenEmulator]) -> EdenEmulator:
+    """An `EdenEmulator` with default options that edenframe is configured to use."""
+    return make_emulator()

@@ -1,8 +1,17 @@
-"""Test helpers: sample parameter values for any catalog entry, built from its schema."""
+"""Test helpers: sample parameter values for any catalog entry, the optional extras a test needs, labelled data."""
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
+import json
+import os
+import tomllib
+from pathlib import Path
 from typing import Any
+
+import pytest
+from packaging.requirements import Requirement
 
 from edenframe import Subfeature
 from edenframe._schema import STR, Type, list_of
@@ -33,3 +42,60 @@ def sent(emu: EdenEmulator) -> list[Call]:
     """The emulator's calls that did or fetched work: all but reads of the public info endpoints (provider lists),
     which edenframe may make while validating a call, before it sends anything."""
     return [c for c in emu.calls if not (c.method == "GET" and "/info" in c.path)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# optional extras: `pip install -e .[dev]` alone gives a green run, every test needing more skips and names the extra
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+
+# Set by CI, which installs every extra: a test that would skip for a missing extra fails instead, so a broken
+# install (a package dropped from an extra, a wheel that no longer installs) cannot hide behind a green run of skips.
+REQUIRE_EXTRAS = "EDENFRAME_REQUIRE_EXTRAS"
+
+
+@functools.cache
+def _extras() -> dict[str, list[Requirement]]:
+    """pyproject.toml's optional dependencies, read from the checkout (the one place they are listed)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return {name: [Requirement(r) for r in reqs] for name, reqs in project["optional-dependencies"].items()}
+
+
+@functools.cache
+def missing_from_extra(extra: str) -> tuple[str, ...]:
+    """The distributions of `edenframe[extra]` that are not installed (those of an included extra too)."""
+    if extra not in _extras():
+        raise ValueError(f"unknown extra {extra!r}; pyproject.toml has {sorted(_extras())}")
+    missing: list[str] = []
+    for requirement in _extras()[extra]:
+        if requirement.name == "edenframe":
+            missing += [m for sub in sorted(requirement.extras) for m in missing_from_extra(sub)]
+            continue
+        try:
+            importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(requirement.name)
+    return tuple(dict.fromkeys(missing))
+
+
+def require_extra(*extras: str) -> None:
+    """Skip the calling test (or module, at module level) unless every distribution of these extras is installed;
+    with EDENFRAME_REQUIRE_EXTRAS=1 fail instead. The reason names the extra and the install command."""
+    for extra in extras:
+        missing = missing_from_extra(extra)
+        if not missing:
+            continue
+        reason = f"needs the {extra!r} extra ({', '.join(missing)} not installed): pip install -e '.[{extra}]'"
+        if os.environ.get(REQUIRE_EXTRAS, "") not in ("", "0"):
+            pytest.fail(f"{REQUIRE_EXTRAS} is set but a test {reason}", pytrace=False)
+        pytest.skip(reason, allow_module_level=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# labelled data (tests/data/): kept out of the test code so it can be read, reviewed and extended on its own
+
+
+def load_json(name: str) -> Any:
+    """tests/data/<name>.json."""
+    return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import edenframe
-from edenframe.testing import EdenEmulator, expected_row
+from edenframe.testing import EdenEmulator, assert_rows_match, expected_row
 
 TEXTS = st.one_of(
     st.none(),
@@ -53,12 +50,6 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     return frame
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EdenEmulator]:
-    with EdenEmulator() as emu:
-        yield emu
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frame=frames())
 def test_every_value_on_its_own_row(emulator: EdenEmulator, frame: pd.DataFrame) -> None:
@@ -66,15 +57,8 @@ def test_every_value_on_its_own_row(emulator: EdenEmulator, frame: pd.DataFrame)
     out = frame.eden.run("translation/automatic_translation", "text", providers="google", target_language="de")
     assert out.index.equals(frame.index)
     pd.testing.assert_frame_equal(out[["text", "other"]], frame)
-    sendable = 0
-    for position in range(len(frame)):
-        value = frame["text"].iloc[position]
-        got = out["automatic_translation_text"].iloc[position]
-        if pd.isna(value) or _blank(str(value)):
-            assert got is pd.NA
-            continue
-        sendable += 1
-        assert got == expected_row("translation/automatic_translation", "google", value, target_language="de")["text"]
+    assert_rows_match(out, frame, "text", "translation/automatic_translation", providers="google", target_language="de")
+    sendable = sum(not pd.isna(value) and not _blank(str(value)) for value in frame["text"])
     report = out.attrs["edenframe"]
     assert report["skipped"] == len(frame) - sendable
     assert report["sent"] + report["cached"] + report["deduplicated"] == sendable
@@ -86,14 +70,7 @@ def test_packed_rows_align(emulator: EdenEmulator, frame: pd.DataFrame) -> None:
     edenframe.configure(api_key=emulator.api_key, base_url=emulator.base_url, poll_interval=0.005, window_units=7)
     out = frame.eden.embed("text", providers="cohere")
     assert out.index.equals(frame.index)
-    for position in range(len(frame)):
-        value = frame["text"].iloc[position]
-        got = out["embed_embedding"].iloc[position]
-        if pd.isna(value) or _blank(str(value)):
-            assert got is pd.NA or got is None
-            continue
-        want = np.asarray(expected_row("text/embeddings", "cohere", value)["embedding"], dtype=np.float32)
-        np.testing.assert_array_equal(np.asarray(got, dtype=np.float32), want)
+    assert_rows_match(out, frame, "text", "embed", providers="cohere")
 
 
 def test_results_built_window_by_window_equal_one_window(emulator: EdenEmulator) -> None:
@@ -108,6 +85,7 @@ def test_results_built_window_by_window_equal_one_window(emulator: EdenEmulator)
     windowed = frame.eden.sentiment("text", providers="google,amazon")
     embedded = frame.eden.embed("text", providers="cohere")
     pd.testing.assert_frame_equal(windowed, whole)
+    assert_rows_match(windowed, frame, "text", "sentiment", providers="google,amazon")
     assert isinstance(windowed["sentiment_google_general_sentiment"].dtype, pd.CategoricalDtype)
     assert windowed["sentiment_google_items"].dtype == whole["sentiment_google_items"].dtype
     # (packed requests are cut at window edges, so only the cost column may differ: its requests differ)

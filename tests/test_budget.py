@@ -3,7 +3,7 @@ once and over the sync endpoint, a run never spends more than `max_cost` plus on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pandas as pd
 import pytest
@@ -16,11 +16,9 @@ TRANSLATE = "translation/automatic_translation"
 
 
 @pytest.fixture
-def pricey() -> Iterator[EdenEmulator]:
+def pricey(make_emulator: Callable[..., EdenEmulator]) -> EdenEmulator:
     """An emulator billing three times the listed price (the user's estimate was low)."""
-    with EdenEmulator(cost_factor=3.0) as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, backoff_base=0.01)
-        yield emu
+    return make_emulator(cost_factor=3.0)
 
 
 def texts(n: int, tag: str = "") -> pd.DataFrame:
@@ -89,27 +87,25 @@ def test_the_sync_transport_is_capped_too(pricey: EdenEmulator) -> None:
     assert all("/batch/" not in call.path for call in pricey.calls)
 
 
-def test_unpriced_providers_are_capped_by_their_observed_cost() -> None:
+def test_unpriced_providers_are_capped_by_their_observed_cost(make_emulator: Callable[..., EdenEmulator]) -> None:
     # synthetic has no price: the mean charge seen so far stands in for the estimate, after a first request alone
-    with EdenEmulator() as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, batch_size=50)
-        df = texts(600)
-        entry = edenframe.get_subfeature(TRANSLATE)
-        full = sum(
-            edenframe.testing.synthetic_cost(entry, "synthetic", {"text": t, "target_language": "fr"})
-            for t in df["review"]
-        )
-        max_cost = full / 4
-        with pytest.warns(edenframe.RowErrorWarning), pytest.warns(RuntimeWarning, match="no price is known"):
-            out = df.eden.translate("review", target_language="fr", providers="synthetic", max_cost=max_cost)
-        spent, largest = emu.total_cost, max(c.cost for c in emu.ledger)
-        assert spent <= max_cost + largest
-        assert spent > max_cost * 0.8  # the cap is used, not left idle
-        launches = [c for c in emu.calls if c.method == "POST"]
-        assert len(launches[0].json["requests"]) == 1  # the cost of a request was unknown: one went alone first
-        report = out.attrs["edenframe"]
-        assert report["budget_reached"] and report["not_sent"] == out["translate_error"].notna().sum() > 300
-        assert report["sent"] == items_received(emu)
+    emu = make_emulator(settings={"batch_size": 50})
+    df = texts(600)
+    entry = edenframe.get_subfeature(TRANSLATE)
+    full = sum(
+        edenframe.testing.synthetic_cost(entry, "synthetic", {"text": t, "target_language": "fr"}) for t in df["review"]
+    )
+    max_cost = full / 4
+    with pytest.warns(edenframe.RowErrorWarning), pytest.warns(RuntimeWarning, match="no price is known"):
+        out = df.eden.translate("review", target_language="fr", providers="synthetic", max_cost=max_cost)
+    spent, largest = emu.total_cost, max(c.cost for c in emu.ledger)
+    assert spent <= max_cost + largest
+    assert spent > max_cost * 0.8  # the cap is used, not left idle
+    launches = [c for c in emu.calls if c.method == "POST"]
+    assert len(launches[0].json["requests"]) == 1  # the cost of a request was unknown: one went alone first
+    report = out.attrs["edenframe"]
+    assert report["budget_reached"] and report["not_sent"] == out["translate_error"].notna().sum() > 300
+    assert report["sent"] == items_received(emu)
 
 
 def test_a_budget_that_is_not_reached_changes_nothing(pricey: EdenEmulator) -> None:
@@ -143,13 +139,12 @@ def test_a_rerun_with_a_higher_budget_sends_only_the_rows_not_sent(pricey: EdenE
     assert again.attrs["edenframe"]["cached"] == 120 - not_sent
 
 
-def test_the_emulator_cost_factor_scales_every_charge() -> None:
-    with EdenEmulator(cost_factor=2.5) as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
-        df = texts(5)
-        planned = estimate(df)
-        out = df.eden.translate("review", target_language="fr", providers="deepl")
-        assert emu.total_cost == pytest.approx(2.5 * planned)
-        assert out["translate_cost"].sum() == pytest.approx(2.5 * planned)
+def test_the_emulator_cost_factor_scales_every_charge(make_emulator: Callable[..., EdenEmulator]) -> None:
+    emu = make_emulator(cost_factor=2.5)
+    df = texts(5)
+    planned = estimate(df)
+    out = df.eden.translate("review", target_language="fr", providers="deepl")
+    assert emu.total_cost == pytest.approx(2.5 * planned)
+    assert out["translate_cost"].sum() == pytest.approx(2.5 * planned)
     with pytest.raises(ValueError, match="cost_factor"):
         EdenEmulator(cost_factor=-1)

@@ -13,7 +13,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -24,13 +24,6 @@ import edenframe
 from edenframe.testing import EdenEmulator, expected_row
 
 SENTIMENT = "text/sentiment_analysis"
-
-
-@pytest.fixture
-def emulator() -> Iterator[EdenEmulator]:
-    with EdenEmulator() as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, backoff_base=0.01)
-        yield emu
 
 
 def reviews(n: int, tag: str = "") -> pd.DataFrame:
@@ -86,25 +79,24 @@ def test_adding_a_provider_sends_only_that_provider(emulator: EdenEmulator) -> N
     assert out["sentiment_google_error"].isna().all() and out["sentiment_amazon_error"].isna().all()
 
 
-def test_failures_are_not_cached() -> None:
-    with EdenEmulator(provider_fail_inputs=["review 3: the product was fine"]) as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
-        with pytest.warns(edenframe.RowErrorWarning):
-            reviews(5).eden.sentiment("review", providers="google")
-        emu.provider_fail_inputs = frozenset()  # the provider recovers
-        emu.reset()
-        out = reviews(5).eden.sentiment("review", providers="google")
-        sent = [item for call in emu.calls if call.method == "POST" for item in call.json["requests"]]
+def test_failures_are_not_cached(make_emulator: Callable[..., EdenEmulator]) -> None:
+    emu = make_emulator(provider_fail_inputs=["review 3: the product was fine"])
+    with pytest.warns(edenframe.RowErrorWarning):
+        reviews(5).eden.sentiment("review", providers="google")
+    emu.provider_fail_inputs = frozenset()  # the provider recovers
+    emu.reset()
+    out = reviews(5).eden.sentiment("review", providers="google")
+    sent = [item for call in emu.calls if call.method == "POST" for item in call.json["requests"]]
     assert [item["text"] for item in sent] == ["review 3: the product was fine"]
     assert out["sentiment_error"].isna().all()
 
 
-def test_results_from_another_server_are_not_reused(emulator: EdenEmulator) -> None:
+def test_results_from_another_server_are_not_reused(make_emulator: Callable[..., EdenEmulator]) -> None:
+    make_emulator()
     reviews(3).eden.sentiment("review", providers="google")
-    with EdenEmulator() as other:
-        edenframe.configure(api_key=other.api_key, base_url=other.base_url, poll_interval=0.01)
-        out = reviews(3).eden.sentiment("review", providers="google")
-        assert len([c for c in other.calls if c.method == "POST"]) == 1
+    other = make_emulator()
+    out = reviews(3).eden.sentiment("review", providers="google")
+    assert len([c for c in other.calls if c.method == "POST"]) == 1
     assert out.attrs["edenframe"]["cached"] == 0
 
 

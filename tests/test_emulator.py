@@ -142,6 +142,7 @@ async def test_provider_with_model_is_keyed_by_provider_name(emu: EdenEmulator, 
     assert emu.ledger[0].provider == "openai/gpt-4o"
 
 
+@pytest.mark.extra("local")
 async def test_local_provider_uses_offline_implementation(emu: EdenEmulator, session: aiohttp.ClientSession) -> None:
     if not has_local(SENTIMENT):
         pytest.skip("no local sentiment implementation")

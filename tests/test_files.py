@@ -26,13 +26,6 @@ MEDIA_SUBFEATURES = [e for e in edenframe._catalog.all_subfeatures() if e.media 
 
 
 @pytest.fixture
-def emulator() -> Iterator[EdenEmulator]:
-    with EdenEmulator() as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
-        yield emu
-
-
-@pytest.fixture
 def images(tmp_path: Path) -> list[Path]:
     paths = []
     for i in range(3):
@@ -285,6 +278,7 @@ def _skip_unless(*binaries: str, modules: tuple[str, ...] = ()) -> None:
             pytest.skip(f"{module} is not installed (pip install 'edenframe[local-vision]')")
 
 
+@pytest.mark.extra("local-vision")
 def test_local_ocr_through_the_accessor(tmp_path: Path) -> None:
     _skip_unless("tesseract", modules=("PIL",))
     from PIL import Image, ImageDraw, ImageFont

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,23 +10,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from helpers import required_params, sent
+from helpers import require_extra, required_params, sent
 
 import edenframe
 from edenframe import ValidationError
 from edenframe._cli import main as cli_main
-from edenframe._local import has_local
+from edenframe._local import IMPLEMENTATIONS, has_local
 from edenframe.testing import EdenEmulator
 
 ALL = edenframe.all_subfeatures()
 LOCAL_TEXT = [e for e in ALL if has_local(e.path) and e.input_kind != "file"]
-
-
-@pytest.fixture
-def emulator() -> Iterator[EdenEmulator]:
-    with EdenEmulator() as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, backoff_base=0.01)
-        yield emu
 
 
 def _inputs(entry: edenframe.Subfeature) -> list[Any]:
@@ -136,10 +128,8 @@ def test_parquet_round_trip_every_subfeature(
 
 @pytest.mark.parametrize("entry", LOCAL_TEXT, ids=lambda e: e.path)
 def test_parquet_round_trip_local(entry: edenframe.Subfeature, tmp_path: Path) -> None:
-    try:
-        out = _run(entry, "local")
-    except edenframe.MissingDependencyError as exc:
-        pytest.skip(str(exc))
+    require_extra(IMPLEMENTATIONS[entry.path][1])
+    out = _run(entry, "local")
     _check_round_trip(out, tmp_path)
 
 
@@ -159,6 +149,7 @@ def test_plain_read_parquet_fails_on_nested_arrow_columns(tmp_path: Path) -> Non
     pd.testing.assert_frame_equal(edenframe.read_parquet(tmp_path / "v.parquet"), frame)
 
 
+@pytest.mark.extra("local")
 def test_cli_parquet_output_works_with_explode_after_plain_read(tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     pd.DataFrame({"review": ["great film", "awful service", "", "great film"]}).to_csv(source, index=False)
@@ -256,6 +247,7 @@ def test_lone_surrogate_refused_before_any_request(emulator: EdenEmulator) -> No
     assert sent(emulator) == []
 
 
+@pytest.mark.extra("local")
 def test_lone_surrogate_refused_on_the_local_provider() -> None:
     with pytest.raises(ValidationError, match=r"row 11: '\\ud800'"):
         _scraped().eden.sentiment("review")

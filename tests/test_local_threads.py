@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from helpers import require_extra
 
 import edenframe
 from edenframe import MissingDependencyError, ValidationError, datasets
@@ -172,6 +173,7 @@ def test_concurrent_calls_equal_the_single_threaded_result(
     path: str, tmp_path: Path, busy_switching: None, recwarn: pytest.WarningsRecorder
 ) -> None:
     method, options, make_input = CALLS[path]
+    require_extra(IMPLEMENTATIONS[path][1])
     frame = make_input(tmp_path)
     try:
         expected = _call(frame, method, options)
@@ -189,6 +191,7 @@ def test_concurrent_calls_equal_the_single_threaded_result(
         pd.testing.assert_frame_equal(result, expected)
 
 
+@pytest.mark.extra("local")
 def test_first_calls_from_several_threads_agree(tmp_path: Path) -> None:
     """Threads that start before anything is loaded (VADER's lexicon, the sentence splitter) agree with a
     single-threaded call too: run in a fresh process, where nothing of the local provider is loaded yet."""

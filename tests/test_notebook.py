@@ -8,15 +8,14 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import require_extra
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb"
 BUDGET_SECONDS = 60  # the notebook promises "well under a minute"; the cell timeout below is a hard stop
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
-pytest.importorskip("sklearn")
-pytest.importorskip("matplotlib")
+require_extra("notebook")
+import nbclient  # noqa: E402
+import nbformat  # noqa: E402
 
 
 def _errors(notebook: object) -> list[str]:

@@ -267,6 +267,7 @@ def test_run_report_survives_copies_pickles_and_pandas() -> None:
     assert type(frame.copy().attrs["edenframe"]) is RunReport
 
 
+@pytest.mark.extra("local")
 def test_runs_carry_a_run_report_once_wired() -> None:
     out = pd.DataFrame({"review": ["Nice."]}).eden.sentiment("review", progress=False)
     if not isinstance(out.attrs["edenframe"], RunReport):

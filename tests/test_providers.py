@@ -184,8 +184,8 @@ def test_fallback_providers_are_checked_too(emu: EdenEmulator) -> None:
     assert sent_providers(emu, "fallback_providers") == {"amazon,microsoft"}
 
 
+@pytest.mark.extra("local")
 def test_local_is_always_allowed_where_it_is_implemented() -> None:
-    pytest.importorskip("vaderSentiment")
     with EdenEmulator(info_status=503) as emulator:
         connect(emulator)
         out = reviews().eden.sentiment("review", providers="local")
@@ -226,9 +226,10 @@ def test_the_api_key_is_sent_but_never_shown(emu: EdenEmulator, caplog: pytest.L
     assert any("built-in list" in r.getMessage() or "catalog" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.extra("dask")
 def test_dask_graph_building_checks_providers(emu: EdenEmulator) -> None:
-    dd = pytest.importorskip("dask.dataframe")
-    pytest.importorskip("distributed")
+    import dask.dataframe as dd
+
     import edenframe._dask  # noqa: F401  registers ddf.eden
 
     ddf = dd.from_pandas(reviews(6), npartitions=2)

@@ -4,7 +4,6 @@ and every call of a chain."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -13,13 +12,6 @@ import edenframe
 from edenframe.testing import EdenEmulator
 
 SENTIMENT = "text/sentiment_analysis"
-
-
-@pytest.fixture
-def emulator() -> Iterator[EdenEmulator]:
-    with EdenEmulator() as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, backoff_base=0.01)
-        yield emu
 
 
 def reviews(n: int, tag: str = "") -> pd.DataFrame:
@@ -84,6 +76,7 @@ def test_reattached_jobs_are_reported() -> None:
     assert out["sentiment_error"].isna().all()
 
 
+@pytest.mark.extra("local")
 def test_chained_calls_keep_every_report() -> None:
     df = pd.DataFrame({"review": ["Great product, works well.", "Terrible, it broke.", None]})
     df.attrs["source"] = "survey"

@@ -138,13 +138,6 @@ def test_two_processes_sharing_a_cache_under_max_cost_pay_once(tmp_path: Path) -
 # -- which cache cache_info() and clear_cache() act on --------------------------------------------------------------
 
 
-@pytest.fixture
-def emulator() -> EdenEmulator:
-    with EdenEmulator() as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01)
-        yield emu
-
-
 def _reviews(n: int) -> pd.DataFrame:
     return pd.DataFrame({"review": [f"cache review {i}: " + "the product was fine " * 20 for i in range(n)]})
 

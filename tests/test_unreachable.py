@@ -21,8 +21,6 @@ from helpers import sent
 
 import edenframe
 from edenframe._cache import ResultCache
-from edenframe._config import Settings
-from edenframe._transport.http import backoff_delay
 from edenframe.testing import EdenEmulator
 
 KEY = "sk-live-do-not-print-1234567890"
@@ -313,25 +311,3 @@ def test_first_contact_timeout_is_a_checked_setting() -> None:
         edenframe.configure(first_contact_timeout=0)
     edenframe.configure(first_contact_timeout=2)
     assert edenframe._config.current_settings().first_contact_timeout == 2.0
-
-
-# -- backoff_delay -------------------------------------------------------------------------------------------------
-
-
-def test_backoff_honours_retry_after_within_the_cap() -> None:
-    settings = Settings(backoff_base=0.5, backoff_max=30.0)
-    assert backoff_delay(settings, 0, "3") == 3.0
-    assert backoff_delay(settings, 5, "0.25") == 0.25
-    assert backoff_delay(settings, 0, "3600") == 30.0  # capped at backoff_max
-    assert backoff_delay(settings, 0, "-5") == 0.0
-
-
-def test_backoff_falls_back_to_jitter_for_an_http_date_or_nothing() -> None:
-    settings = Settings(backoff_base=0.5, backoff_max=30.0)
-    for attempt in range(12):
-        ceiling = min(30.0, 0.5 * 2**attempt)
-        for retry_after in (None, "", "Wed, 21 Oct 2015 07:28:00 GMT"):
-            delays = [backoff_delay(settings, attempt, retry_after) for _ in range(50)]
-            assert all(ceiling / 2 <= d <= ceiling for d in delays), (attempt, retry_after)
-    spread = {round(backoff_delay(settings, 3, None), 6) for _ in range(50)}
-    assert len(spread) > 10  # jittered, so parallel retries do not arrive together

@@ -29,7 +29,7 @@ def configured(emulator: EdenEmulator) -> EdenEmulator:
 DF = pd.DataFrame({"review": ["good", "bad"], "n": [1, 2]})
 CLASHING = DF.assign(sentiment_error=[None, None])
 
-CASES: list[tuple[str, Any, type[Exception], str]] = [
+CASES: list[Any] = [  # (case, call, error, message), or a pytest.param of one
     ("unknown column", lambda: DF.eden.sentiment("reveiw", providers="google"), edenframe.ValidationError,
      r"column 'reveiw' is not in the DataFrame\. Did you mean 'review'\?"),
     ("unknown subfeature", lambda: DF.eden.run("text/sentiment", "review", providers="google"),
@@ -62,14 +62,15 @@ CASES: list[tuple[str, Any, type[Exception], str]] = [
      edenframe.ValidationError, r"progress must be True or False, not 'yes'"),
     ("empty prefix", lambda: DF.eden.sentiment("review", providers="google", prefix=""), edenframe.ValidationError,
      r"prefix must be a non-empty string such as 'review_sentiment', not ''"),
-    ("fallback with the local provider", lambda: DF.eden.sentiment("review", providers="local",
-     fallback_providers="google"), edenframe.ValidationError, r"the 'local' provider never calls it"),
+    pytest.param("fallback with the local provider", lambda: DF.eden.sentiment("review", providers="local",
+     fallback_providers="google"), edenframe.ValidationError, r"the 'local' provider never calls it",
+     marks=pytest.mark.extra("local")),
     ("column given twice", lambda: DF.eden.sentiment("review", column="review", providers="google"),
      edenframe.ValidationError, r"the input column is given twice \('review' and column='review'\)"),
 ]
 
 
-@pytest.mark.parametrize(("case", "call", "error", "message"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("case", "call", "error", "message"), CASES, ids=[getattr(c, "values", c)[0] for c in CASES])
 def test_error_before_any_request(configured: EdenEmulator, case: str, call: Any, error: type, message: str) -> None:
     with pytest.raises(error, match=message) as info:
         call()
@@ -170,6 +171,7 @@ def test_text_of_invisible_characters_only_is_skipped_not_sent(configured: EdenE
     assert sorted(sent) == sorted(["ok\u200b", "\u200bfine"])
 
 
+@pytest.mark.extra("local")
 def test_misspelt_provider_without_key_is_named_with_the_closest_one(emulator: EdenEmulator) -> None:
     emulator.reset()
     with pytest.raises(edenframe.MissingAPIKeyError, match=r"'locl' is not a provider .* Did you mean 'local'\?"):

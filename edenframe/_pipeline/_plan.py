@@ -161,7 +161,7 @@ def input_values(values: pd.Series, column: str, files: bool = False) -> tuple[n
     sendable = present.copy()
     sendable[present] = np.fromiter(
         (
-            (bool(s := v.strip()) and ((s[0] not in INVISIBLE and s[-1] not in INVISIBLE) or not _blank(s)))
+            (bool(s := v.strip()) and ((s[0] not in INVISIBLE and s[-1] not in INVISIBLE) or not is_blank(s)))
             if isinstance(v, str)
             else len(v) > 0
             if isinstance(v, bytes)
@@ -179,8 +179,9 @@ def input_values(values: pd.Series, column: str, files: bool = False) -> tuple[n
 INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00"
 
 
-def _blank(text: str) -> bool:
-    """True when `text` holds only whitespace and invisible characters."""
+def is_blank(text: str) -> bool:
+    """True when `text` holds only whitespace and invisible characters: it is skipped, never sent."""
+    text = text.strip()
     while text and (text[0] in INVISIBLE or text[-1] in INVISIBLE):
         text = text.strip(INVISIBLE).strip()
     return not text

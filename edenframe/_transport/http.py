@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 import weakref
@@ -217,10 +218,13 @@ def backoff_delay(settings: Settings, attempt: int, retry_after: str | None = No
     """Seconds to wait before retry number `attempt` (0-based): Retry-After when given, else full jitter."""
     if retry_after:
         try:
-            return min(max(float(retry_after), 0.0), settings.backoff_max)
+            seconds = float(retry_after)
         except ValueError:
-            pass  # an HTTP date: fall back to our own backoff
-    ceiling = min(settings.backoff_max, settings.backoff_base * (2**attempt))
+            seconds = math.nan  # an HTTP date: fall back to our own backoff
+        if not math.isnan(seconds):  # 'nan' would make asyncio.sleep wait forever ('inf' is capped below)
+            return min(max(seconds, 0.0), settings.backoff_max)
+    # 2.0**attempt overflows past ~1000 attempts: past 64 doublings every ceiling is backoff_max anyway
+    ceiling = min(settings.backoff_max, settings.backoff_base * (2.0 ** min(attempt, 64)))
     return random.uniform(ceiling / 2, ceiling)
 
 

@@ -21,6 +21,7 @@ import asyncio
 import logging
 from typing import Any
 
+from ._oracle import assert_rows_match
 from ._records import BatchJob, BatchRequestState, Call, Charge
 from ._server import EdenEmulator
 from ._synthetic import expected_row, synthetic_cost, synthetic_output
@@ -31,6 +32,7 @@ __all__ = [
     "Call",
     "Charge",
     "EdenEmulator",
+    "assert_rows_match",
     "expected_row",
     "serve",
     "synthetic_cost",
