@@ -38,8 +38,11 @@ def charged_twice(emu: EdenEmulator) -> list[tuple[str | None, str]]:
 def assert_correct(out: pd.DataFrame, provider: str = "google", prefix: str = "sentiment") -> None:
     """Every row has its own emulator result, or an error (never a neighbour's value)."""
     for text, label, rate, error in zip(
-        out["review"], out[f"{prefix}_general_sentiment"], out[f"{prefix}_general_sentiment_rate"],
-        out[f"{prefix}_error"], strict=True,
+        out["review"],
+        out[f"{prefix}_general_sentiment"],
+        out[f"{prefix}_general_sentiment_rate"],
+        out[f"{prefix}_error"],
+        strict=True,
     ):
         if pd.isna(error):
             want = expected_row(SENTIMENT, provider, text)
@@ -57,8 +60,9 @@ def test_rerun_sends_nothing_and_gives_identical_output(emulator: EdenEmulator) 
     pd.testing.assert_frame_equal(first, second)
     assert second.attrs["edenframe"]["cached"] == 40
     assert second.attrs["edenframe"]["sent"] == 0 and second.attrs["edenframe"]["cost"] == 0
-    assert first.attrs["edenframe"]["cost"] == pytest.approx(first["sentiment_google_cost"].sum()
-                                                             + first["sentiment_amazon_cost"].sum())
+    assert first.attrs["edenframe"]["cost"] == pytest.approx(
+        first["sentiment_google_cost"].sum() + first["sentiment_amazon_cost"].sum()
+    )
 
 
 def test_partial_cache_sends_only_the_rest(emulator: EdenEmulator) -> None:
@@ -188,8 +192,14 @@ def test_fault_soak_every_row_correct_or_explained() -> None:
     picked = rng.sample(texts, 300)
     failed_items, provider_failures = picked[:150], picked[150:]
     with EdenEmulator(
-        rate_limit=0.10, server_error=0.05, drop_connection=0.02, retry_after=0.01, seed=3,
-        fail_inputs=failed_items, provider_fail_inputs=provider_failures, page_size=100,
+        rate_limit=0.10,
+        server_error=0.05,
+        drop_connection=0.02,
+        retry_after=0.01,
+        seed=3,
+        fail_inputs=failed_items,
+        provider_fail_inputs=provider_failures,
+        page_size=100,
     ) as emu:
         edenframe.configure(
             api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, backoff_base=0.01, max_retries=15
@@ -337,8 +347,9 @@ class _BrokenSecondPage(EdenEmulator):
 
 def test_a_failing_later_page_never_overwrites_results_already_received() -> None:
     with _BrokenSecondPage(page_size=3) as emu:
-        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, max_retries=1,
-                            backoff_base=0.001)
+        edenframe.configure(
+            api_key=emu.api_key, base_url=emu.base_url, poll_interval=0.01, max_retries=1, backoff_base=0.001
+        )
         with pytest.warns(edenframe.RowErrorWarning, match="3 of 6 rows failed"):
             out = reviews(6).eden.sentiment("review", providers="google")
         assert out["sentiment_error"].iloc[:3].isna().all() and out["sentiment_error"].iloc[3:].notna().all()

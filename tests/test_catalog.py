@@ -175,10 +175,22 @@ def test_input_kind_matches_input_field(entry: Subfeature) -> None:
 
 def test_local_implementations() -> None:
     offline = {
-        "text/sentiment_analysis", "translation/language_detection", "text/keyword_extraction", "text/summarize",
-        "text/spell_check", "text/moderation", "text/anonymization", "text/embeddings", "text/topic_extraction",
-        "text/search", "text/named_entity_recognition", "text/syntax_analysis", "translation/automatic_translation",
-        "ocr/ocr", "image/face_detection", "audio/text_to_speech",
+        "text/sentiment_analysis",
+        "translation/language_detection",
+        "text/keyword_extraction",
+        "text/summarize",
+        "text/spell_check",
+        "text/moderation",
+        "text/anonymization",
+        "text/embeddings",
+        "text/topic_extraction",
+        "text/search",
+        "text/named_entity_recognition",
+        "text/syntax_analysis",
+        "translation/automatic_translation",
+        "ocr/ocr",
+        "image/face_detection",
+        "audio/text_to_speech",
     }
     assert {e.path for e in ENTRIES if has_local(e.path)} == offline
 

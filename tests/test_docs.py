@@ -192,7 +192,7 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
 
 README_TEST_COMMAND = (
     'python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[dev,local,local-nlp,local-vision,plots,docs,'
-    'notebook,dask]" && ruff check . && python -m pytest -q'
+    'notebook,dask]" && ruff check . && ruff format --check . && python -m pytest -q'
 )
 
 

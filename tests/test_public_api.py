@@ -63,11 +63,7 @@ def test_docs_name_no_private_module() -> None:
 
 
 def test_public_docstrings_name_no_private_module() -> None:
-    found = [
-        f"{where}: {match.group()}"
-        for where, doc in _public_docstrings()
-        for match in PRIVATE.finditer(doc)
-    ]
+    found = [f"{where}: {match.group()}" for where, doc in _public_docstrings() for match in PRIVATE.finditer(doc)]
     assert not found, found
 
 

@@ -246,4 +246,3 @@ def compute_syntax(items: list[dict]) -> list[dict]:
     for k, doc in docs:
         results[k] = _ok(tokens(doc))
     return results
-
