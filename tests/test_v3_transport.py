@@ -24,12 +24,12 @@ from edenframe._cache import ResultCache
 from edenframe._catalog import Subfeature, get_subfeature
 from edenframe._config import Secret, Settings
 from edenframe._errors import APIError, ValidationError
-from edenframe._frame import ProviderColumns, ProviderResult, finish_all
-from edenframe._plan import Requests, build_requests, plan_requests
-from edenframe._results import UnitResults, absorb
-from edenframe._transport import Outcome
+from edenframe._pipeline._frame import ProviderColumns, ProviderResult, finish_all
+from edenframe._pipeline._plan import Requests, build_requests, plan_requests
+from edenframe._pipeline._results import UnitResults, absorb
+from edenframe._transport import Outcome, Wiring
 from edenframe._transport.http import open_session
-from edenframe._transport.sync import SyncTransport
+from edenframe._transport.v2_sync import SyncTransport
 from edenframe._transport.v3_universal import ANSWERED_BY, V3Transport, check_v3, v3_refusal
 from edenframe._v3_models import V3_SUBFEATURES
 from edenframe.testing import EdenEmulator
@@ -134,7 +134,7 @@ async def send_v2(run: Run) -> Run:
     async with EdenEmulator(api_key=KEY) as emu:
         settings = settings_for(emu.base_url)
         async with open_session(settings) as session:
-            await run.send(SyncTransport(settings, session))
+            await run.send(SyncTransport(Wiring(settings, session)))
     return run
 
 

@@ -59,13 +59,14 @@ import aiohttp
 from .._catalog import Subfeature
 from .._config import Settings
 from .._errors import APIError, ValidationError
+from .._local import has_local
 from .._v3_models import MAX_FALLBACKS, V2_ONLY_OPTIONS, V3_MAPPINGS, V3_SUBFEATURES, V3Mapping
-from . import Outcome, OutcomeCallback, Recall
+from .base import Outcome, OutcomeCallback, Recall
 from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all, is_fatal
 from .limiter import RateLimiter
 
 if TYPE_CHECKING:
-    from .._budget import Budget
+    from .._pipeline._budget import Budget
 
 log = logging.getLogger("edenframe")
 
@@ -152,7 +153,7 @@ def check_v3(entry: Subfeature, fields: dict[str, Any]) -> None:
 def _ways_out(entry: Subfeature) -> str:
     local = (
         "or the offline provider: providers='local'"
-        if entry.local
+        if has_local(entry.path)
         else "(no offline implementation exists for this one, so providers='local' is not an option)"
     )
     return (
