@@ -21,7 +21,8 @@ Why it is built this way:
   `asyncio.sleep` on the caller's own loop. edenframe runs sync calls on private background-thread loops and users
   call from several threads, so nothing here may be an asyncio primitive bound to one loop. A reservation made
   before the budget changed (a rate cut, a pause) is taken again when its sleeper wakes, so a cut applies at once to
-  every request not yet started, not after the queue of those already waiting.
+  every request not yet started, not after the queue of those already waiting; so is one whose sleeper woke too
+  late (a stalled loop), so the bookings of a stall never leave together.
 - **The in-flight cap** is a semaphore built on the same thread lock; a waiter is woken on its own loop with
   `call_soon_threadsafe`, a slot is handed over directly (no stampede), and a cancelled waiter gives back a slot it
   was handed.
@@ -58,6 +59,7 @@ DEFAULT_RATE = 10.0  # Eden AI's documented default for a v3 account (requests p
 DEFAULT_IN_FLIGHT = 32  # in flight ~ rate x latency; wire-format-v3 7.2 suggests 16-32 to start with
 
 _WINDOW = 1.0  # seconds of successes that measure what the server sustains
+_LATE = 0.02  # seconds a waiter may wake up after its booked start and still use it (timer jitter)
 _DOUBLING = 10.0  # seconds without a 429, above the known limit, after which the creep doubles
 
 
@@ -199,8 +201,8 @@ class RateBudget:
 
     def reserve(self) -> Booking:
         """Book the next start: how long to wait, and the booking's generation (None while the process is paused:
-        wait, then book again). After the wait the caller may start if `confirm(generation)` says the budget did
-        not change meanwhile (a cut or a pause makes every waiting booking book again). `wait()` does all this."""
+        wait, then book again). After the wait the caller may start if `confirm(booking)` says so, else books
+        again. `wait()` does all this."""
         with self._lock:
             now = self._clock()
             if now < self._paused_until:
@@ -211,10 +213,16 @@ class RateBudget:
             self._tat = max(self._tat, start) + interval
             return Booking(start - now, self._generation, start, self._tat)
 
-    def confirm(self, generation: int) -> bool:
-        """Whether a booking of `generation` may start now (counted as started if so)."""
+    def confirm(self, booking: Booking) -> bool:
+        """Whether a booked start may happen now (counted as started if so). Not when the budget changed since it
+        was booked (a cut, a pause), nor when its caller woke up too late (a stalled loop, a busy machine): the
+        starts booked during a stall would otherwise all go at once, a burst the bucket never allows."""
         with self._lock:
-            if generation != self._generation or self._clock() < self._paused_until:
+            now = self._clock()
+            if booking.generation != self._generation or now < self._paused_until:
+                return False
+            interval = 1.0 / self._rate
+            if now - booking.start > max((self.burst - 0.5) * interval, _LATE):
                 return False
             self._started += 1
             return True
@@ -238,7 +246,7 @@ class RateBudget:
                 except asyncio.CancelledError:
                     self._refund(booking)
                     raise
-            if self.confirm(booking.generation):
+            if self.confirm(booking):
                 return booking.start
 
     # -- requests in flight --------------------------------------------------------------------------------------
