@@ -63,7 +63,8 @@ class Settings:
     backoff_base: float = 0.5  # first retry delay; doubles each attempt, with full jitter
     backoff_max: float = 30.0
     retry_deadline: float = 600.0  # no retry starts after this many seconds of retrying one call
-    rate_limit: float | None = None  # requests per second to Eden AI; None: as fast as allowed, slowing on 429
+    # requests per second to Eden AI; None: as fast as allowed, slowing on 429 (v3 base URL: 10, the account budget)
+    rate_limit: float | None = None
     sync_concurrency: int = 8  # requests in flight at once with transport="sync"
     poll_interval: float = 0.25  # first wait between polls of a running job; grows 1.5x per poll
     poll_max_interval: float = 5.0

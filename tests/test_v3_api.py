@@ -141,3 +141,23 @@ def test_emulator_records_and_ledger_cover_v3() -> None:
         with pytest.raises(edenframe.APIError) as denied:
             frame.eden.moderate("x", providers="google", api_key="wrong", base_url=emu.base_url_v3, cache=False)
         assert denied.value.status == 401
+
+
+def test_fallbacks_name_the_provider_that_answered_on_both_apis() -> None:
+    frame = pd.DataFrame({"x": ["Paris in spring", "slow service", "Paris in spring"]})
+    served = {"text/named_entity_recognition": ["amazon", "microsoft"]}
+    with EdenEmulator(providers=served, failing_providers=["amazon"]) as emu:
+        options = {"providers": "amazon", "fallback_providers": "microsoft", "api_key": emu.api_key, "cache": False}
+        v3 = frame.eden.ner("x", base_url=emu.base_url_v3, **options)
+        v2 = frame.eden.ner("x", base_url=emu.base_url, **options)
+        bodies = [call.json for call in emu.calls if call.path == "/v3/universal-ai"]
+    assert list(v3.columns) == list(v2.columns) == ["x", "ner_items", "ner_provider", "ner_cost", "ner_error"]
+    assert v3.dtypes.to_dict() == v2.dtypes.to_dict()
+    assert v3["ner_provider"].tolist() == ["microsoft"] * 3 and v3["ner_error"].isna().all()
+    assert v2["ner_provider"].isna().all()  # v2 does not say who answered
+    assert all(body["fallbacks"] == ["microsoft"] and "fallback_providers" not in body for body in bodies)
+    with EdenEmulator() as emu, pytest.raises(edenframe.ValidationError, match="at most 3 fallback providers"):
+        frame.eden.ner(
+            "x", providers="amazon", fallback_providers="microsoft,openai,google,synthetic", api_key=emu.api_key,
+            base_url=emu.base_url_v3,
+        )  # fmt: skip

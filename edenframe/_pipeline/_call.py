@@ -15,8 +15,9 @@ from .._config import Settings, api_of, as_flag, current_settings, parse_provide
 from .._errors import MissingAPIKeyError, ValidationError
 from .._local import has_local, local_check
 from .._providers import checked_providers
+from .._schema import STR, Struct
 from .._transport import AUTO, LOCAL, TRANSPORTS, kind_of, transport_choices
-from .._transport.v3_universal import check_v3
+from .._transport.v3_universal import ANSWERED_BY, check_v3
 from .._validate import check_column, check_params, close_matches
 from ._frame import column_names
 from ._results import response_key
@@ -57,6 +58,12 @@ class PreparedCall:
     max_cost: float | None
     save_to: Path | None
     api: str = "v2"  # the Eden AI API the base URL names ("v2" or "v3"): route() sends remote requests by it
+
+    @property
+    def row_output(self) -> Struct:
+        """The fields that become each row's columns: the entry's, and with fallback providers `provider`, the one
+        that answered the row (v3 names it; on v2 it stays NA, so frames of both APIs concatenate)."""
+        return row_output(self.entry, "fallback_providers" in self.params)
 
     def in_process(self, provider: str) -> bool:
         """Does this provider run in this process (the offline engine) rather than over HTTP?"""
@@ -139,8 +146,11 @@ def prepare_call(
             raise ValidationError(f"save_to={str(save_to)!r} exists and is not a directory")
     overwrite = bool(run_options.get("overwrite", False))
 
+    fallbacks = request_options.get("fallback_providers") is not None
+
     def new_columns() -> list[tuple[str, str, str]]:
-        columns = column_names(entry.row_output.names, prefix, providers, with_path=save_to is not None)
+        fields = row_output(entry, fallbacks).names
+        columns = column_names(fields, prefix, providers, with_path=save_to is not None)
         clashes = [name for _, _, name in columns if name in frame.columns]
         if clashes and not overwrite and not dry_run:
             raise ValidationError(
@@ -185,6 +195,13 @@ def prepare_call(
         save_to=save_to,
         api=api,
     )
+
+
+def row_output(entry: Subfeature, fallbacks: bool) -> Struct:
+    """`entry.row_output`, with `provider` (who answered the row) when the call names fallback providers."""
+    if not fallbacks or ANSWERED_BY in entry.row_output.names:
+        return entry.row_output
+    return Struct((*entry.row_output.fields, (ANSWERED_BY, STR)))
 
 
 def _body_options(request_options: dict[str, Any], providers: tuple[str, ...]) -> dict[str, Any]:

@@ -133,7 +133,7 @@ async def send_windows(
 ) -> tuple[dict[str, ProviderColumns], dict[str, Any]]:
     """Send everything window by window (two windows in flight, so jobs keep flowing across the boundary); each
     window's results are stored in the cache as they arrive and turned into Arrow once the window is done."""
-    columns = {p: ProviderColumns(p, call.entry.row_output) for p in call.providers}
+    columns = {p: ProviderColumns(p, call.row_output) for p in call.providers}
     remote_providers = [p for p in call.providers if not call.in_process(p)]
     counts: dict[str, Any] = {"sent": 0, "cached": 0, "spent": 0.0, "jobs": 0, "reattached": 0}
     counts["cached_by_provider"] = dict.fromkeys(remote_providers, 0)

@@ -16,9 +16,9 @@ An adapter, one request per (item, provider):
   `POST {base}/upload` and sent by `file_id`, for every provider and row with that content.
 
 The answer `{status, cost, provider, output, error}` becomes the provider object
-`{"status": "success", **output, "cost": float, "provider_answered": provider}` under the provider that was asked
+`{"status": "success", **output, "cost": float, "provider": provider}` under the provider that was asked
 (the key absorb looks up): `cost` arrives as a number or a decimal string and leaves as a float;
-`provider_answered` names who served the row (differs from the key when a fallback answered), for the
+`provider` names who served the row (differs from the key when a fallback answered), for the
 `{prefix}_provider` column. `status: "fail"` becomes `{"status": "fail", "error": {"message": ...}}`, which absorb
 turns into that row's error "provider: message". HTTP 400/404/422 fail only the item (as v2 sync's "rejected by Eden
 AI"); 401/402/403 raise `APIError` and stop the run; 429, 5xx and dropped connections are retried by `call()` within
@@ -73,7 +73,7 @@ log = logging.getLogger("edenframe")
 DEFAULT_RATE = 10.0  # requests per second: every v3 account's documented starting limit (wire-format-v3 3.1)
 DEFAULT_IN_FLIGHT = 32  # items worked on at once (in flight ~ rate x latency; wire-format-v3 7.2 suggests 16-32)
 UPLOAD_DAYS = 7  # how long an uploaded file stays on Eden AI: as long as async results are kept
-ANSWERED_BY = "provider_answered"  # the provider object's field naming the provider that served the row
+ANSWERED_BY = "provider"  # the provider object's field naming the provider that served the row: {prefix}_provider
 MAX_ROUNDS = 4  # claims tried for one async request while other runs hold it
 _WAIT_MAX_INTERVAL = 1.0  # longest pause between two looks at the journal while another run holds a job
 _FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache writes batch up)

@@ -127,6 +127,7 @@ class EdenEmulator:
         info_status: int | None = None,
         account_rate_limit: float | AccountRateLimit | None = None,
         v3_cost_format: str = "number",
+        failing_providers: Collection[str] = (),
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -186,6 +187,7 @@ class EdenEmulator:
         if v3_cost_format not in ("number", "string", "alternate"):
             raise ValueError(f"v3_cost_format is 'number', 'string' or 'alternate', got {v3_cost_format!r}")
         self.v3_cost_format = v3_cost_format  # v3's `cost` as a JSON number, a decimal string, or both in turn
+        self.failing_providers = frozenset(failing_providers)  # v3 only: providers failing every request
         self._v3: V3State | None = None
 
         self._rng = random.Random(seed)
@@ -434,6 +436,7 @@ class EdenEmulator:
             provider_fail_inputs=self.provider_fail_inputs,
             fail_inputs=self.fail_inputs,
             request_fail_inputs=self.request_fail_inputs,
+            failing_providers=self.failing_providers,
             job_seconds=self.job_seconds,
             info_status=self.info_status,
         )
