@@ -354,7 +354,7 @@ def local_table() -> str:
 # Meanings for settings whose line in the source carries no comment.
 _SETTING_MEANINGS = {
     "api_key": "your Eden AI API key; never shown in a repr, a log line or an error message",
-    "base_url": "the root of Eden AI's v2 API; point it at `EdenEmulator` in tests",
+    "base_url": "the root of Eden AI's API; its last segment, `/v2` or `/v3`, picks the API; `EdenEmulator` in tests",
     "providers": "providers used when a call does not name any",
     "connect_timeout": "seconds to open a connection",
     "backoff_max": "longest delay between two retries, in seconds",

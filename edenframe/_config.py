@@ -14,6 +14,8 @@ import numpy as np
 from ._errors import ValidationError
 
 DEFAULT_BASE_URL = "https://api.edenai.run/v2"
+APIS = ("v2", "v3")  # the Eden AI API versions edenframe speaks: the base URL's last path segment picks one
+V3_DEFAULT_RATE = 10.0  # requests per second: a v3 account's documented budget (wire-format-v3 3.1)
 
 
 class Secret:
@@ -61,7 +63,8 @@ class Settings:
     backoff_base: float = 0.5  # first retry delay; doubles each attempt, with full jitter
     backoff_max: float = 30.0
     retry_deadline: float = 600.0  # no retry starts after this many seconds of retrying one call
-    rate_limit: float | None = None  # requests per second to Eden AI; None: as fast as allowed, slowing on 429
+    # requests per second to Eden AI; None: as fast as allowed, slowing on 429 (v3 base URL: 10, the account budget)
+    rate_limit: float | None = None
     sync_concurrency: int = 8  # requests in flight at once with transport="sync"
     poll_interval: float = 0.25  # first wait between polls of a running job; grows 1.5x per poll
     poll_max_interval: float = 5.0
@@ -113,7 +116,16 @@ def current_settings(**explicit: Any) -> Settings:
     if os.environ.get("EDENAI_BASE_URL"):
         env["base_url"] = _clean("base_url", os.environ["EDENAI_BASE_URL"])
     given = {name: _clean(name, value) for name, value in explicit.items() if value is not None}
-    return replace(Settings(), **{**env, **_configured, **given})
+    settings = replace(Settings(), **{**env, **_configured, **given})
+    if settings.rate_limit is None and api_of(settings.base_url) == "v3":
+        # v3 has an account-wide request budget and no batch endpoint: pace to it unless told otherwise
+        settings = replace(settings, rate_limit=V3_DEFAULT_RATE)
+    return settings
+
+
+def api_of(base_url: str) -> str:
+    """The Eden AI API a (validated) base URL names: its last path segment, "v2" or "v3"."""
+    return base_url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def parse_providers(providers: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -209,4 +221,11 @@ def _validated_base_url(value: Any) -> str:
         )
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValidationError("base_url must not carry a query, fragment or credentials; pass api_key= instead")
-    return value.strip().rstrip("/")
+    cleaned = value.strip().rstrip("/")
+    if api_of(cleaned) not in APIS:
+        raise ValidationError(
+            f"base_url {value!r} must end with the Eden AI API version: /v3 (the current API, e.g. "
+            "'https://api.edenai.run/v3') or /v2 (served by Eden AI until the end of 2026, e.g. "
+            f"{DEFAULT_BASE_URL!r}); the emulator serves both ('http://127.0.0.1:8080/v2' or '.../v3')"
+        )
+    return cleaned

@@ -24,6 +24,7 @@ from ._config import Secret, Settings, configure, current_settings
 from ._errors import ValidationError
 from ._local import local_probe
 from ._pipeline import prepare_call, run_frame
+from ._schema import Struct
 from ._validate import input_column
 
 SEMAPHORE_NAME = "edenframe-batch-jobs"
@@ -73,7 +74,7 @@ def eden_map_partitions(
         # (each partition probes again when it runs, which is cheap). It runs in the caller's thread, as a pandas
         # call's wait does, never on an event loop.
         local_probe(entry.path, call.params)
-    meta = _output_meta(meta_input, entry, call.columns, call.overwrite)
+    meta = _output_meta(meta_input, call.row_output, call.columns, call.overwrite)
 
     settings = current_settings()
     shared: dict[str, Any] = {f.name: getattr(settings, f.name) for f in fields(Settings)}
@@ -108,7 +109,7 @@ class _Carried:
 
 
 def _output_meta(
-    frame: pd.DataFrame, entry: Subfeature, columns: list[tuple[str, str, str]], overwrite: bool
+    frame: pd.DataFrame, row_output: Struct, columns: list[tuple[str, str, str]], overwrite: bool
 ) -> pd.DataFrame:
     """The empty output frame: the input's columns, then each new column with the dtype its schema gives."""
     new: dict[str, pd.Series] = {}
@@ -118,7 +119,7 @@ def _output_meta(
         elif field == "error":
             dtype = pd.StringDtype()
         else:
-            dtype = entry.row_output.field(field).dtype()
+            dtype = row_output.field(field).dtype()
         new[name] = pd.Series([], dtype=dtype, index=frame.index[:0])
     base = frame.drop(columns=[c for c in new if c in frame.columns]) if overwrite else frame
     return pd.concat([base.iloc[:0], pd.DataFrame(new, index=frame.index[:0])], axis=1)

@@ -31,6 +31,7 @@ from ._catalog import Subfeature, all_subfeatures
 from ._config import Settings
 from ._errors import ValidationError
 from ._transport.local import LOCAL
+from ._v3_models import V3_MAPPINGS
 from ._validate import close_matches
 
 log = logging.getLogger("edenframe")
@@ -105,9 +106,12 @@ def provider_list(entry: Subfeature, settings: Settings) -> ProviderList:
     if base.rsplit("/", 1)[-1] == "v3":
         url = f"{base}/info"
         lists, problem = _cached((base, "", keyed), lambda: _fetch(url, None, settings, _v3_lists))
-        names = lists.get(entry.path) if lists is not None else None
+        # /v3/info names subfeatures in v3's naming (text to speech is audio/tts): look the entry up by its v3 path
+        mapping = V3_MAPPINGS.get(entry.path)
+        v3_path = (mapping.v3_path if mapping is not None else None) or entry.path
+        names = lists.get(v3_path) if lists is not None else None
         if lists is not None and not names:
-            problem = f"GET {url} lists no provider of {entry.path}"
+            problem = f"GET {url} lists no provider of {v3_path}"
     else:
         url = f"{base}/info/provider_subfeatures/"
         query = {"feature__name": entry.feature, "subfeature__name": entry.subfeature}

@@ -22,6 +22,7 @@ from edenframe._providers import forget_provider_lists
 from edenframe.testing import EdenEmulator
 
 SENTIMENT = "text/sentiment_analysis"
+NER = "text/named_entity_recognition"
 INFO_V2 = "/v2/info/provider_subfeatures/"
 
 
@@ -196,12 +197,12 @@ def test_local_is_always_allowed_where_it_is_implemented() -> None:
 
 
 def test_dry_run_checks_providers_without_a_key() -> None:
-    with EdenEmulator(providers={SENTIMENT: ["google", "newcomer"]}) as emulator:
+    with EdenEmulator(providers={SENTIMENT: ["google", "newcomer"], NER: ["google", "newcomer"]}) as emulator:
         v3 = f"{emulator.url}/v3"  # /v3/info is public: no key needed for the live list
-        plan = reviews().eden.sentiment("review", providers="newcomer", base_url=v3, dry_run=True)
+        plan = reviews().eden.ner("review", providers="newcomer", base_url=v3, dry_run=True)
         assert len(plan) == 3
         with pytest.raises(ValidationError, match=r"'amazon' does not offer.*GET http://.*/v3/info"):
-            reviews().eden.sentiment("review", providers="amazon", base_url=v3, dry_run=True)
+            reviews().eden.ner("review", providers="amazon", base_url=v3, dry_run=True)
         # the v2 emulator asks for the key, as every v2 route does: without one, the catalog decides
         with pytest.raises(ValidationError, match=r"'newcomer' .*answered HTTP 403"):
             reviews().eden.sentiment("review", providers="newcomer", base_url=emulator.base_url, dry_run=True)
@@ -209,10 +210,10 @@ def test_dry_run_checks_providers_without_a_key() -> None:
 
 
 def test_v3_lists_every_subfeature_in_one_read() -> None:
-    with EdenEmulator(providers={SENTIMENT: ["google", "newcomer"]}) as emulator:
+    with EdenEmulator(providers={NER: ["google", "newcomer"]}) as emulator:
         v3 = f"{emulator.url}/v3"
-        reviews().eden.sentiment("review", providers="newcomer", base_url=v3, dry_run=True)
-        reviews().eden.keywords("review", providers="Amazon", base_url=v3, dry_run=True)
+        reviews().eden.ner("review", providers="newcomer", base_url=v3, dry_run=True)
+        reviews().eden.moderate("review", providers="Microsoft", base_url=v3, dry_run=True)
         reviews().eden.translate("review", providers="deepl", target_language="fr", base_url=v3, dry_run=True)
         assert [(c.method, c.path) for c in emulator.calls] == [("GET", "/v3/info")]
 

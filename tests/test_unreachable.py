@@ -248,9 +248,9 @@ def test_a_server_that_is_not_eden_is_an_api_error(transport: str, handler: obje
 
 @pytest.mark.parametrize("transport", ["batch", "sync"])
 def test_an_eden_404_from_an_endpoint_that_must_exist_is_an_api_error(transport: str) -> None:
-    """The emulator, but the base URL lacks its /v2: every path is Eden AI's JSON 404."""
+    """The emulator, but under a path prefix it does not serve: every path is Eden AI's JSON 404."""
     with EdenEmulator() as emu:
-        base_url = f"{emu.url}/v1"
+        base_url = f"{emu.url}/api/v2"
         edenframe.configure(api_key=emu.api_key, base_url=base_url)
         with pytest.raises(edenframe.APIError, match="has no endpoint") as caught:
             run(transport, 50)

@@ -125,7 +125,8 @@ class Run:
 async def send_v3(server: V3Server, run: Run, **options: Any) -> tuple[Run, V3Transport]:
     settings = settings_for(server.base_url, **options.pop("settings", {}))
     async with open_session(settings) as session:
-        transport = V3Transport(settings, session, **options)
+        limits = {k: options.pop(k) for k in ("limiter", "in_flight") if k in options}
+        transport = V3Transport(Wiring(settings, session, **options), **limits)
         await run.send(transport)
     return run, transport
 
@@ -178,7 +179,7 @@ async def test_the_typed_columns_equal_the_v2_ones(
     # one v3 request per (distinct input, provider); embeddings pack many texts into one
     endpoint = "/v3/embeddings" if path == "text/embeddings" else "/v3/universal-ai"
     assert len(server.posts(endpoint)) == len(v3_run.requests.items) * len(providers)
-    assert transport.items_sent == len(v3_run.requests.items)
+    assert transport.stats.items_sent == len(v3_run.requests.items)
     for call in server.posts("/v3/universal-ai"):
         assert call["json"]["model"].rsplit("/", 1)[1] in providers
         assert "providers" not in call["json"]["input"] and "name" not in call["json"]["input"]
@@ -265,7 +266,7 @@ async def test_a_payment_or_key_refusal_stops_the_run(v3: Any, credits: Any, key
     run = Run(get_subfeature(NER), TEXTS, {}, ("amazon",))
     async with open_session(settings) as session:
         with pytest.raises(APIError) as raised:
-            await run.send(V3Transport(settings, session))
+            await run.send(V3Transport(Wiring(settings, session)))
     assert raised.value.status == status
     assert key not in str(raised.value) or key == KEY
 
@@ -359,7 +360,7 @@ async def test_async_jobs_are_launched_journaled_polled_and_deleted(v3: Any, tmp
         assert run.errors() == [None, None]
         [result] = run.columns()
         assert pd.Series(result.fields["raw_text"]).notna().all()
-        assert transport.jobs_launched == 2 and transport.jobs_attached == 0
+        assert transport.stats.jobs_launched == 2 and transport.stats.jobs_attached == 0
         assert [polls for _, polls in recorded] == [0, 0]
         assert len(server.posts("/v3/universal-ai/async")) == 2
         assert len([c for c in server.calls if c["method"] == "DELETE"]) == 2 and server.state.jobs == {}
@@ -376,7 +377,7 @@ async def test_a_rerun_after_a_crash_reattaches_to_journaled_jobs(v3: Any, tmp_p
     run = Run(OCR_ASYNC, DOCS, {}, ("amazon",))
     settings = settings_for(server.base_url)
     async with open_session(settings) as session:
-        task = asyncio.ensure_future(run.send(V3Transport(settings, session, journal=first)))
+        task = asyncio.ensure_future(run.send(V3Transport(Wiring(settings, session, journal=first))))
         names = [f"{item['name']}|amazon" for item in run.requests.items]
         for _ in range(200):
             if len(first.open_jobs(OCR_ASYNC.path, server.base_url, names)) == 2:
@@ -394,7 +395,7 @@ async def test_a_rerun_after_a_crash_reattaches_to_journaled_jobs(v3: Any, tmp_p
     finally:
         second.close()
     assert rerun.errors() == [None, None]
-    assert transport.jobs_attached == 2 and transport.jobs_launched == 0
+    assert transport.stats.jobs_attached == 2 and transport.stats.jobs_launched == 0
     assert len(server.posts("/v3/universal-ai/async")) == 2  # zero duplicate launches
     assert len(server.charges) == 2 and server.state.jobs == {}
 
@@ -413,8 +414,8 @@ async def test_a_job_held_by_a_live_run_is_waited_for_and_recalled(v3: Any, tmp_
     settings = settings_for(server.base_url)
     try:
         async with open_session(settings) as session:
-            a = V3Transport(settings, session, journal=owner)
-            b = V3Transport(settings, session, journal=waiter)
+            a = V3Transport(Wiring(settings, session, journal=owner))
+            b = V3Transport(Wiring(settings, session, journal=waiter))
             launching = asyncio.ensure_future(first.send(a))
             while not server.state.jobs:
                 await asyncio.sleep(0.01)
@@ -423,7 +424,7 @@ async def test_a_job_held_by_a_live_run_is_waited_for_and_recalled(v3: Any, tmp_
         owner.close()
         waiter.close()
     assert len(server.posts("/v3/universal-ai/async")) == 1 and len(server.charges) == 1
-    assert second.outcomes == first.outcomes and b.jobs_launched == 0
+    assert second.outcomes == first.outcomes and b.stats.jobs_launched == 0
 
 
 async def test_an_async_job_that_fails_is_a_row_error_and_is_collected(v3: Any) -> None:

@@ -175,6 +175,17 @@ def test_bad_base_url(url: str) -> None:
         edenframe.configure(base_url=url)
 
 
+@pytest.mark.parametrize("url", ["https://api.edenai.run/v1", "https://api.edenai.run", "http://127.0.0.1:8080/"])
+def test_a_base_url_must_name_the_api_version(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(edenframe.ValidationError, match=r"must end with.*/v3.*/v2"):
+        edenframe.configure(base_url=url)
+    with pytest.raises(edenframe.ValidationError, match=r"must end with.*/v3.*/v2"):
+        pd.DataFrame({"t": ["x"]}).eden.ner("t", providers="amazon", api_key="k", base_url=url)
+    monkeypatch.setenv("EDENAI_BASE_URL", url)
+    with pytest.raises(edenframe.ValidationError, match=r"must end with.*/v3.*/v2"):
+        pd.DataFrame({"t": ["x"]}).eden.ner("t", providers="amazon", api_key="k")
+
+
 @pytest.mark.parametrize(
     ("setting", "value", "message"),
     [

@@ -11,11 +11,13 @@ import pandas as pd
 
 from .._cache import cache_setting
 from .._catalog import Subfeature, all_subfeatures
-from .._config import Settings, as_flag, current_settings, parse_providers
+from .._config import Settings, api_of, as_flag, current_settings, parse_providers
 from .._errors import MissingAPIKeyError, ValidationError
 from .._local import has_local, local_check
 from .._providers import checked_providers
-from .._transport import AUTO, LOCAL, kind_of, transport_choices
+from .._schema import STR, Struct
+from .._transport import AUTO, LOCAL, TRANSPORTS, kind_of, transport_choices
+from .._transport.v3_universal import ANSWERED_BY, check_v3
 from .._validate import check_column, check_params, close_matches
 from ._frame import column_names
 from ._results import response_key
@@ -55,15 +57,22 @@ class PreparedCall:
     dry_run: bool
     max_cost: float | None
     save_to: Path | None
+    api: str = "v2"  # the Eden AI API the base URL names ("v2" or "v3"): route() sends remote requests by it
+
+    @property
+    def row_output(self) -> Struct:
+        """The fields that become each row's columns: the entry's, and with fallback providers `provider`, the one
+        that answered the row (v3 names it; on v2 it stays NA, so frames of both APIs concatenate)."""
+        return row_output(self.entry, "fallback_providers" in self.params)
 
     def in_process(self, provider: str) -> bool:
         """Does this provider run in this process (the offline engine) rather than over HTTP?"""
-        return not kind_of(self.transport, provider).remote
+        return not kind_of(self.transport, provider, api=self.api).remote
 
     @property
     def launches_jobs(self) -> bool:
         """May this call launch batch jobs (and so hold slots of the account's running-job limit)?"""
-        return any(kind_of(self.transport, p).jobs for p in self.providers)
+        return any(kind_of(self.transport, p, api=self.api).jobs for p in self.providers)
 
 
 def prepare_call(
@@ -82,9 +91,16 @@ def prepare_call(
     settings = current_settings(api_key=run_options.get("api_key"), base_url=run_options.get("base_url"))
     providers = _providers(entry, request_options.get("providers"), settings)
     transport = run_options.get("transport") or AUTO
-    if transport not in transport_choices():
-        raise ValidationError(f"transport must be one of {list(transport_choices())}, not {transport!r}")
-    remote = [p for p in providers if kind_of(transport, p).remote]
+    api = api_of(settings.base_url)
+    if transport not in transport_choices(api):
+        if transport in TRANSPORTS and TRANSPORTS[transport].remote:
+            raise ValidationError(
+                f"transport={transport!r} speaks Eden AI's {TRANSPORTS[transport].api} API, but the base URL "
+                f"{settings.base_url!r} is Eden AI's {api} API: drop transport= (or pass 'auto'), or use a base URL "
+                f"ending with /{TRANSPORTS[transport].api}"
+            )
+        raise ValidationError(f"transport must be one of {list(transport_choices(api))}, not {transport!r}")
+    remote = [p for p in providers if kind_of(transport, p, api=api).remote]
     dry_run = bool(run_options.get("dry_run", False))
     if remote and settings.api_key is None and not dry_run:
         known = [*entry.providers, LOCAL] if has_local(entry.path) else list(entry.providers)
@@ -99,7 +115,7 @@ def prepare_call(
             + ("; or use providers='local' to run offline" if has_local(entry.path) else "")
             + hint
         )
-    if LOCAL in providers and not kind_of(transport, LOCAL).remote:
+    if LOCAL in providers and not kind_of(transport, LOCAL, api=api).remote:
         local_check(entry.path, params)  # a missing extra, an unsupported call: fail now, not mid-run
     keys = [response_key(p) for p in providers]
     if len(set(keys)) != len(keys):
@@ -130,8 +146,11 @@ def prepare_call(
             raise ValidationError(f"save_to={str(save_to)!r} exists and is not a directory")
     overwrite = bool(run_options.get("overwrite", False))
 
+    fallbacks = request_options.get("fallback_providers") is not None
+
     def new_columns() -> list[tuple[str, str, str]]:
-        columns = column_names(entry.row_output.names, prefix, providers, with_path=save_to is not None)
+        fields = row_output(entry, fallbacks).names
+        columns = column_names(fields, prefix, providers, with_path=save_to is not None)
         clashes = [name for _, _, name in columns if name in frame.columns]
         if clashes and not overwrite and not dry_run:
             raise ValidationError(
@@ -147,6 +166,8 @@ def prepare_call(
     ):
         raise ValidationError(f"max_cost must be a non-negative number (USD), not {max_cost!r}")
     body_options = _body_options(request_options, providers)
+    if remote and api == "v3":
+        check_v3(entry, {**params, **body_options})  # no v3 model, a v2-only option: refused before any request
     # Last, as it may read Eden AI's provider list over HTTP: names in Eden AI's spelling ('Google' -> 'google')
     if remote:
         checked = checked_providers(entry, providers, settings)
@@ -172,7 +193,15 @@ def prepare_call(
         dry_run=dry_run,
         max_cost=float(max_cost) if max_cost is not None else None,
         save_to=save_to,
+        api=api,
     )
+
+
+def row_output(entry: Subfeature, fallbacks: bool) -> Struct:
+    """`entry.row_output`, with `provider` (who answered the row) when the call names fallback providers."""
+    if not fallbacks or ANSWERED_BY in entry.row_output.names:
+        return entry.row_output
+    return Struct((*entry.row_output.fields, (ANSWERED_BY, STR)))
 
 
 def _body_options(request_options: dict[str, Any], providers: tuple[str, ...]) -> dict[str, Any]:

@@ -98,14 +98,14 @@ def _groups(
     in_process: dict[str, tuple[str, ...]] = {}
     for provider in call.providers:
         if call.in_process(provider):
-            name = route(call.transport, provider)
+            name = route(call.transport, provider, api=call.api)
             in_process[name] = (*in_process.get(name, ()), provider)
     for name, providers in in_process.items():  # never cached: every unit goes, under positional names
         groups.append((name, build_requests(plan, units, providers, content_names=False)))
     remote = [p for p in call.providers if not call.in_process(p)]
     if remote:
         # each provider's transport for a URL or text, and for a local file or bytes
-        routes = {p: (route(call.transport, p, upload=False), route(call.transport, p, upload=True)) for p in remote}
+        routes = {p: tuple(route(call.transport, p, upload, call.api) for upload in (False, True)) for p in remote}
         by_need: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         same = len(set(routes.values())) == 1  # every provider goes the same way: the loop of every large call
         for local_index, unit in enumerate(units):
@@ -133,7 +133,7 @@ async def send_windows(
 ) -> tuple[dict[str, ProviderColumns], dict[str, Any]]:
     """Send everything window by window (two windows in flight, so jobs keep flowing across the boundary); each
     window's results are stored in the cache as they arrive and turned into Arrow once the window is done."""
-    columns = {p: ProviderColumns(p, call.entry.row_output) for p in call.providers}
+    columns = {p: ProviderColumns(p, call.row_output) for p in call.providers}
     remote_providers = [p for p in call.providers if not call.in_process(p)]
     counts: dict[str, Any] = {"sent": 0, "cached": 0, "spent": 0.0, "jobs": 0, "reattached": 0}
     counts["cached_by_provider"] = dict.fromkeys(remote_providers, 0)

@@ -11,6 +11,7 @@ from .base import JobJournal, Outcome, OutcomeCallback, Recall, Transport, Trans
 from .local import LOCAL, LocalTransport
 from .v2_batch import BatchTransport
 from .v2_sync import SyncTransport
+from .v3_universal import V3Transport
 
 # The registry, by the name `transport=` and the dry-run frame use.
 TRANSPORTS: dict[str, TransportKind] = {
@@ -19,33 +20,35 @@ TRANSPORTS: dict[str, TransportKind] = {
         TransportKind("batch", BatchTransport, uploads=False, jobs=True),
         TransportKind("sync", SyncTransport),
         TransportKind("local", LocalTransport, remote=False),
+        TransportKind("v3", V3Transport, api="v3"),
     )
 }
 AUTO = "auto"  # the default of `transport=`: the offline engine in process for 'local', DEFAULT_REMOTE for the rest
-DEFAULT_REMOTE = "batch"
+DEFAULT_REMOTE = "batch"  # on v2; on v3 every remote request goes to "v3" (v3 has no batch endpoint)
+_DEFAULT_BY_API = {"v2": DEFAULT_REMOTE, "v3": "v3"}
 UPLOADS = "sync"  # where a local file or bytes go when the chosen transport takes URLs only
 
 
-def transport_choices() -> tuple[str, ...]:
-    """The values of the `transport=` option."""
-    return (AUTO, *(name for name, kind in TRANSPORTS.items() if kind.remote))
+def transport_choices(api: str = "v2") -> tuple[str, ...]:
+    """The values of the `transport=` option on a base URL of Eden AI's `api` ("v2" or "v3")."""
+    return (AUTO, *(name for name, kind in TRANSPORTS.items() if kind.remote and kind.api == api))
 
 
-def route(requested: str, provider: str, upload: bool = False) -> str:
-    """The transport that carries `provider`'s request for one input, given the call's `transport=` option and
-    whether the input is a local file or bytes (`upload`). The one place that decides it."""
+def route(requested: str, provider: str, upload: bool = False, api: str = "v2") -> str:
+    """The transport that carries `provider`'s request for one input, given the call's `transport=` option, whether
+    the input is a local file or bytes (`upload`) and the API the base URL names. The one place that decides it."""
     if requested == AUTO:
         if provider == LOCAL:
             return LOCAL  # the offline engine, in this process (with transport='batch'/'sync' it goes to Eden AI)
-        requested = DEFAULT_REMOTE
+        requested = _DEFAULT_BY_API[api]
     if upload and not TRANSPORTS[requested].uploads:
         return UPLOADS
     return requested
 
 
-def kind_of(requested: str, provider: str, upload: bool = False) -> TransportKind:
+def kind_of(requested: str, provider: str, upload: bool = False, api: str = "v2") -> TransportKind:
     """The registered transport `route` picks."""
-    return TRANSPORTS[route(requested, provider, upload)]
+    return TRANSPORTS[route(requested, provider, upload, api)]
 
 
 __all__ = [

@@ -116,3 +116,4 @@ class TransportKind:
     remote: bool = True
     uploads: bool = True  # takes local files and bytes (not only URLs)
     jobs: bool = False  # launches batch jobs: holds slots of the account's running-job limit (shared under Dask)
+    api: str = "v2"  # the Eden AI API version it speaks: chosen only when the base URL ends with /{api}

@@ -16,9 +16,9 @@ An adapter, one request per (item, provider):
   `POST {base}/upload` and sent by `file_id`, for every provider and row with that content.
 
 The answer `{status, cost, provider, output, error}` becomes the provider object
-`{"status": "success", **output, "cost": float, "provider_answered": provider}` under the provider that was asked
+`{"status": "success", **output, "cost": float, "provider": provider}` under the provider that was asked
 (the key absorb looks up): `cost` arrives as a number or a decimal string and leaves as a float;
-`provider_answered` names who served the row (differs from the key when a fallback answered), for the
+`provider` names who served the row (differs from the key when a fallback answered), for the
 `{prefix}_provider` column. `status: "fail"` becomes `{"status": "fail", "error": {"message": ...}}`, which absorb
 turns into that row's error "provider: message". HTTP 400/404/422 fail only the item (as v2 sync's "rejected by Eden
 AI"); 401/402/403 raise `APIError` and stop the run; 429, 5xx and dropped connections are retried by `call()` within
@@ -61,7 +61,7 @@ from .._config import Settings
 from .._errors import APIError, ValidationError
 from .._local import has_local
 from .._v3_models import MAX_FALLBACKS, V2_ONLY_OPTIONS, V3_MAPPINGS, V3_SUBFEATURES, V3Mapping
-from .base import Outcome, OutcomeCallback, Recall
+from .base import Outcome, OutcomeCallback, Recall, TransportStats, Wiring
 from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all, is_fatal
 from .limiter import RateLimiter
 
@@ -73,7 +73,7 @@ log = logging.getLogger("edenframe")
 DEFAULT_RATE = 10.0  # requests per second: every v3 account's documented starting limit (wire-format-v3 3.1)
 DEFAULT_IN_FLIGHT = 32  # items worked on at once (in flight ~ rate x latency; wire-format-v3 7.2 suggests 16-32)
 UPLOAD_DAYS = 7  # how long an uploaded file stays on Eden AI: as long as async results are kept
-ANSWERED_BY = "provider_answered"  # the provider object's field naming the provider that served the row
+ANSWERED_BY = "provider"  # the provider object's field naming the provider that served the row: {prefix}_provider
 MAX_ROUNDS = 4  # claims tried for one async request while other runs hold it
 _WAIT_MAX_INTERVAL = 1.0  # longest pause between two looks at the journal while another run holds a job
 _FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache writes batch up)
@@ -189,30 +189,22 @@ class V3Transport:
     by default a `RateLimiter` at `settings.rate_limit`, or 10 per second.
     """
 
-    def __init__(
-        self,
-        settings: Settings,
-        session: aiohttp.ClientSession,
-        journal: Any = None,
-        budget: Budget | None = None,
-        journal_writer: Any = None,
-        *,
-        limiter: Any = None,
-        in_flight: int = DEFAULT_IN_FLIGHT,
-    ) -> None:
-        self.settings = settings
-        self.session = session
-        self.journal = journal  # a ResultCache, or None: async jobs are not recoverable after a crash
-        self.journal_writer = journal_writer  # the thread that stores results: journal writes queue behind them
-        self.budget = budget
+    def __init__(self, wiring: Wiring, *, limiter: Any = None, in_flight: int = DEFAULT_IN_FLIGHT) -> None:
+        assert wiring.session is not None, "a remote transport needs the run's session"
+        settings = wiring.settings
+        self.settings: Settings = settings
+        self.session: aiohttp.ClientSession = wiring.session
+        self.journal = wiring.journal  # a ResultCache, or None: async jobs are not recoverable after a crash
+        self.journal_writer = wiring.journal_writer  # the thread that stores results: journal writes queue behind
+        self.budget: Budget | None = wiring.budget
         rate = settings.rate_limit if settings.rate_limit is not None else DEFAULT_RATE
         self.limiter = limiter if limiter is not None else RateLimiter(rate)
         self.slots = asyncio.Semaphore(max(1, in_flight))
         self.base = settings.base_url.rstrip("/")
-        self.items_sent = 0  # items Eden AI answered at least one request of
+        # items_sent: items Eden AI answered at least one request of; jobs_launched: async jobs launched;
+        # jobs_attached: async jobs of an earlier run polled instead of launched again
+        self.stats = TransportStats()
         self.requests_sent = 0  # v3 calls answered: sync calls, launches and embeddings requests (not polls)
-        self.jobs_launched = 0  # async jobs launched
-        self.jobs_attached = 0  # async jobs of an earlier run polled instead of launched again
         self.uploads = 0  # files uploaded
         self._uploads: dict[str, asyncio.Future[str]] = {}  # sha256 of the content -> file_id, for the run
         self._checked: set[str] = set()
@@ -247,7 +239,7 @@ class V3Transport:
                         self.budget.release([name])
                 else:
                     if any(a.obj is not None for a in answers):
-                        self.items_sent += 1
+                        self.stats.items_sent += 1
                     jobs = [a for a in answers if a.job is not None or a.public_id is not None]
                     hand_over(name, _outcome(providers, answers), force=bool(jobs))
                 await self._finish_jobs(answers)
@@ -384,7 +376,7 @@ class V3Transport:
             if claim is not None:
                 await self._journal(self.journal.close_job, claim)
             return _Answer(error=str(exc))
-        self.jobs_launched += 1
+        self.stats.jobs_launched += 1
         public_id = launched.get("public_id")
         if launched.get("status") in ("success", "fail") or not isinstance(public_id, str):
             if claim is not None:
@@ -418,7 +410,7 @@ class V3Transport:
                     return None
                 public_id = job.split(":", 2)[1]
                 log.info("re-attached to async job %s of an earlier run", public_id)
-                self.jobs_attached += 1
+                self.stats.jobs_attached += 1
                 answer = await self._wait(public_id)
                 if answer.error is not None and answer.error.startswith(_VANISHED):
                     await self._journal(self.journal.close_job, job)

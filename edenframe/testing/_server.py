@@ -1,5 +1,6 @@
-"""`EdenEmulator`: an aiohttp server that speaks the Eden AI v2 sync and batch wire format (wire-format.md §1–§3),
-and the provider lists of the v2 and v3 info endpoints (`/v2/info/provider_subfeatures/`, `/v3/info`).
+"""`EdenEmulator`: an aiohttp server that speaks the Eden AI v2 sync and batch wire format (wire-format.md §1–§3)
+and the v3 API (universal-ai sync and async, upload, embeddings, info: `_v3.py`), on one port: `base_url` is the v2
+URL, `base_url_v3` the v3 one.
 
 Every subfeature of the catalog is served, by the schema-driven `synthetic` generator for any known provider and by
 the offline implementations for provider `local`. Fault hooks make the failure modes a client must survive
@@ -7,7 +8,7 @@ reproducible: latency, 429 with Retry-After, 5xx, dropped connections, slow jobs
 failed requests, small pages.
 
 This module is the server: lifecycle (`start`/`stop`, `astart`/`astop`), the middlewares every route shares
-(records, latency, auth, faults) and the route tables it mounts (`ROUTE_TABLES`: `_v2.py`, `_v3_info.py`).
+(records, latency, auth, faults) and the route tables it mounts (`ROUTE_TABLES`: `_v2.py`, `_v3.py`).
 
 State is mutated on the server's event loop only; the introspection properties (`calls`, `jobs`, `ledger`, ...)
 take a lock and return copies, so tests may read them from any thread.
@@ -32,8 +33,9 @@ from typing import Any
 from aiohttp import web
 
 from .._catalog import Subfeature, all_subfeatures
-from . import _v2, _v3_info
+from . import _v2
 from ._records import BatchJob, BatchRequestState, Call, Charge
+from ._v3 import AccountRateLimit, V3Faults, V3State, synthetic_answer, v3_routes
 from ._validation import _known_providers, _provider_list, validate_item
 from ._wire import (
     _INVALID_JSON,
@@ -74,8 +76,14 @@ roll the random faults (only on handlers marked `faulty`); a 404 or 405 from the
 JSON. Register each path with and without its trailing slash.
 """
 
-# The API versions served, one route table each. A v3 table is mounted by adding its factory here (`_v3.routes`).
-ROUTE_TABLES: tuple[RouteTable, ...] = (_v2.routes, _v3_info.routes)
+
+def _v3_table(emu: EdenEmulator) -> web.RouteTableDef:
+    """The v3 routes (`_v3.py`), serving from a `V3State` built from the emulator's options when it starts."""
+    return v3_routes(emu._v3_state())
+
+
+# The API versions served, one route table each.
+ROUTE_TABLES: tuple[RouteTable, ...] = (_v2.routes, _v3_table)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -117,6 +125,9 @@ class EdenEmulator:
         responses: ReadOnlyMapping[str, ReadOnlyMapping[str, Any]] | None = None,
         providers: ReadOnlyMapping[str, Collection[str]] | None = None,
         info_status: int | None = None,
+        account_rate_limit: float | AccountRateLimit | None = None,
+        v3_cost_format: str = "number",
+        failing_providers: Collection[str] = (),
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -168,6 +179,16 @@ class EdenEmulator:
         if info_status is not None and not 300 <= info_status <= 599:
             raise ValueError(f"info_status is an HTTP error status (300-599), got {info_status!r}")
         self.info_status = info_status
+        # v3 only: the account's budget in requests per second over every /v3 route (a token bucket answering 429,
+        # with Retry-After), or an `AccountRateLimit` for bursts and answers without Retry-After; None: no limit
+        if isinstance(account_rate_limit, (int, float)):
+            account_rate_limit = AccountRateLimit(float(account_rate_limit))
+        self.account_rate_limit: AccountRateLimit | None = account_rate_limit
+        if v3_cost_format not in ("number", "string", "alternate"):
+            raise ValueError(f"v3_cost_format is 'number', 'string' or 'alternate', got {v3_cost_format!r}")
+        self.v3_cost_format = v3_cost_format  # v3's `cost` as a JSON number, a decimal string, or both in turn
+        self.failing_providers = frozenset(failing_providers)  # v3 only: providers failing every request
+        self._v3: V3State | None = None
 
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -201,8 +222,13 @@ class EdenEmulator:
 
     @property
     def base_url(self) -> str:
-        """What a client uses as Eden AI's base URL: "http://127.0.0.1:PORT/v2"."""
+        """What a client uses as Eden AI's v2 base URL: "http://127.0.0.1:PORT/v2"."""
         return f"{self.url}/v2"
+
+    @property
+    def base_url_v3(self) -> str:
+        """What a client uses as Eden AI's v3 base URL: "http://127.0.0.1:PORT/v3"."""
+        return f"{self.url}/v3"
 
     @property
     def running(self) -> bool:
@@ -293,6 +319,8 @@ class EdenEmulator:
         runner, self._runner = self._runner, None
         tasks = list(self._job_tasks.values())
         self._job_tasks.clear()
+        if self._v3 is not None:  # v3 async jobs still computing
+            tasks += [job.task for job in self._v3.jobs.values() if job.task is not None and not job.task.done()]
         for task in tasks:
             task.cancel()
         if tasks:
@@ -377,6 +405,42 @@ class EdenEmulator:
         return _json(
             {"error": {"code": 429, "message": message}}, 429, headers={"Retry-After": _seconds(self.retry_after)}
         )
+
+    def _v3_state(self) -> V3State:
+        """What the v3 routes serve from, built from this emulator's options (read when it starts): the same key,
+        records (`calls`), ledger (`ledger`, `total_cost`), providers, failing inputs, job time and random faults
+        as v2, answered by the same synthetic and local providers (times `cost_factor`)."""
+
+        async def answer(path: str, provider: str, data: dict[str, Any]) -> tuple[dict[str, Any], float]:
+            output, cost = await synthetic_answer(path, provider, data)
+            return output, cost * self.cost_factor
+
+        def charge(**charged: Any) -> None:
+            with self._lock:
+                self._ledger.append(Charge(**charged))
+
+        # requests are recorded by the records middleware, like v2's: the state's own `record` stays unused
+        self._v3 = V3State(
+            api_key=self._api_key,
+            answer=answer,
+            limiter=self.account_rate_limit,
+            charge=charge,
+            faults=V3Faults(
+                server_error=self.server_error,
+                drop_connection=self.drop_connection,
+                rate_limited=self.rate_limit,
+                seed=self.seed,
+            ),
+            providers=self.providers,
+            cost_format=self.v3_cost_format,  # type: ignore[arg-type]
+            provider_fail_inputs=self.provider_fail_inputs,
+            fail_inputs=self.fail_inputs,
+            request_fail_inputs=self.request_fail_inputs,
+            failing_providers=self.failing_providers,
+            job_seconds=self.job_seconds,
+            info_status=self.info_status,
+        )
+        return self._v3
 
     # -- info endpoints: the providers this emulator serves, in Eden AI's shapes ----------------------------------
 
@@ -486,7 +550,8 @@ def _auth_middleware(emu: EdenEmulator) -> Middleware:
 
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in emu._public_paths:
+        # the v3 routes check the key themselves, answering 401 in v3's shape (`_v3.py`)
+        if request.path in emu._public_paths or request.path.startswith("/v3/"):
             return await handler(request)
         header = request.headers.get("Authorization", "")
         if not header.strip():

@@ -1082,6 +1082,7 @@ async def _read(request: web.Request) -> tuple[Any, Any]:
         record: dict[str, Any] = {}
         for key, value in form.items():
             if isinstance(value, web.FileField):
+                value.file.seek(0)  # a middleware may have read it already (aiohttp parses the form once)
                 content = value.file.read()
                 data[key] = (value.filename, content, value.content_type)
                 record[key] = f"<{len(content)} bytes>"
