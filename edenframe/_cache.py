@@ -407,8 +407,10 @@ def _connect(path: Path) -> sqlite3.Connection:
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     try:
-        return _open(path)
+        return _open_waiting(path)
     except sqlite3.DatabaseError as exc:
+        if _is_busy(exc):
+            raise  # another process holds the file: it is in use, not corrupt (the run goes on without the cache)
         aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
         os.replace(path, aside)
         for suffix in ("-wal", "-shm"):
@@ -420,6 +422,26 @@ def _connect(path: Path) -> sqlite3.Connection:
         )
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         return _open(path)
+
+
+def _is_busy(exc: sqlite3.DatabaseError) -> bool:
+    """A lock held by another process (SQLITE_BUSY / SQLITE_LOCKED), as opposed to a damaged file."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+def _open_waiting(path: Path, patience: float = 30.0) -> sqlite3.Connection:
+    """`_open`, waiting while another process holds the file: switching a new file to WAL takes an exclusive lock
+    that SQLite may refuse at once, without its busy timeout, when two runs open a new cache together."""
+    deadline = time.monotonic() + patience
+    delay = 0.01
+    while True:
+        try:
+            return _open(path)
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 def _open(path: Path) -> sqlite3.Connection:

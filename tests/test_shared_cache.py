@@ -11,6 +11,7 @@ import textwrap
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pandas as pd
@@ -226,3 +227,27 @@ def test_a_run_that_failed_on_another_server_does_not_hold_the_same_requests(
     out = df.eden.sentiment("review", providers="google", cache=cache)
     assert out["sentiment_error"].isna().all()
     assert out.attrs["edenframe"]["sent"] == 20
+
+
+def test_a_cache_file_another_process_holds_is_waited_for_not_moved_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite may answer 'database is locked' at once while another run switches a new file to WAL: that file is
+    in use, not corrupt, and must never be moved aside (the two runs would then journal into different files)."""
+    from edenframe import _cache
+
+    path = tmp_path / "cache.sqlite"
+    _cache.open_cache(str(path)).close()
+    real_open, refusals = _cache._open, [2]
+
+    def busy_then_open(target: Path) -> Any:
+        if refusals[0]:
+            refusals[0] -= 1
+            raise _cache.sqlite3.OperationalError("database is locked")
+        return real_open(target)
+
+    monkeypatch.setattr(_cache, "_open", busy_then_open)
+    handle = _cache.open_cache(str(path))
+    handle.close()
+    assert refusals == [0]
+    assert sorted(p.name for p in tmp_path.iterdir() if "corrupt" in p.name) == []
