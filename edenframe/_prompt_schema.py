@@ -376,16 +376,26 @@ def _type_of(node: Mapping[str, Any]) -> Type:
 # replies
 
 
-def check_reply(text: str, schema: dict[str, Any]) -> dict[str, Any] | str:
-    """The object a model's reply holds, checked against `schema` (a normalized schema); or, when the reply is not
-    JSON or breaks the schema, a message naming the field and the problem ("score: 'high' is not of type
-    'number'"). Never a default value. A reply wrapped in a ```json fenced block is accepted."""
+def check_reply(text: str, schema: Any) -> dict[str, Any] | str:
+    """The object a model's reply holds, checked against the strict form of `schema` (any of the three forms); or,
+    when the reply is not JSON or breaks the schema, a message naming the field and the problem ("score: 'high' is
+    not of type 'number'"). Never a default value. A reply wrapped in a ```json fenced block is accepted."""
     return reply_checker(schema)(text)
 
 
-def reply_checker(schema: dict[str, Any]) -> Callable[[str], dict[str, Any] | str]:
-    """`check_reply` with the validator built once, for checking many replies against one schema."""
-    return _checker(json.dumps(schema, sort_keys=True))
+def reply_checker(schema: Any) -> Callable[[str], dict[str, Any] | str]:
+    """`check_reply` with the schema normalized and the validator built once, for many replies to one schema."""
+    try:
+        key = json.dumps(schema, sort_keys=True)
+    except TypeError:  # a shorthand (Python types) or a pydantic class: not JSON, not cached
+        return _checker(json.dumps(normalize_schema(schema), sort_keys=True))
+    return _checker(_normalized(key))
+
+
+@functools.lru_cache(maxsize=32)
+def _normalized(schema_text: str) -> str:
+    # normalizing checks against the metaschema (milliseconds): once per distinct schema, not once per reply
+    return json.dumps(normalize_schema(json.loads(schema_text)), sort_keys=True)
 
 
 @functools.lru_cache(maxsize=32)

@@ -13,6 +13,7 @@ import pytest
 from edenframe import MissingDependencyError, ValidationError
 from edenframe._prompt_schema import (
     _checker,
+    _normalized,
     check_reply,
     normalize_schema,
     output_type,
@@ -271,6 +272,15 @@ def test_an_invalid_reply_gives_a_message_naming_the_field(reply: str, message: 
     assert message in result
 
 
+def test_any_schema_form_checks_replies_like_its_strict_form() -> None:
+    # JSON_SCHEMA does not say additionalProperties: false, the strict form does
+    for schema in (JSON_SCHEMA, SHORTHAND, STRICT):
+        assert check_reply(GOOD, schema) == check_reply(GOOD, STRICT)
+        assert check_reply(_reply(extra=1), schema) == "the reply breaks the schema: extra: not a field of the schema"
+    with pytest.raises(ValidationError, match="not a shorthand type"):
+        check_reply(GOOD, {"tags": set})
+
+
 def test_several_problems_are_all_named_in_a_stable_order() -> None:
     result = reply_checker(normalize_schema(SHORTHAND))(_reply(label="meh", score="high"))
     assert result == (
@@ -360,6 +370,7 @@ def test_a_shorthand_field_called_type_is_not_mistaken_for_json_schema() -> None
 def test_without_jsonschema_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "jsonschema", None)  # `import jsonschema` now raises ImportError
     _checker.cache_clear()
+    _normalized.cache_clear()
     try:
         with pytest.raises(MissingDependencyError, match=r"edenframe\[prompt\]"):
             normalize_schema(SHORTHAND)
@@ -367,3 +378,4 @@ def test_without_jsonschema_the_error_names_the_extra(monkeypatch: pytest.Monkey
             check_reply(GOOD, STRICT)
     finally:
         _checker.cache_clear()
+        _normalized.cache_clear()
