@@ -431,3 +431,20 @@ async def test_faults_credits_and_failing_providers(serve: Any) -> None:
     status, answer = await failing.post({**GOOD, "fallbacks": ["openai/gpt-4o", "mistral/mistral-large-latest"]})
     assert status == 200 and answer["model"] == "mistral/mistral-large-latest"
     assert [c["provider"] for c in failing.charges] == ["mistral/mistral-large-latest"]
+
+
+async def test_the_route_mounts_in_the_emulator_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mount line the report gives for `ROUTE_TABLES`, through the public `EdenEmulator` over loopback."""
+    from edenframe.testing import EdenEmulator, _server
+
+    tables = (*_server.ROUTE_TABLES, lambda emu: chat_routes(ChatState(api_key=emu.api_key)))
+    monkeypatch.setattr(_server, "ROUTE_TABLES", tables)
+    schema = SCHEMAS["docs_product_review"]
+    body = {**GOOD, "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": schema}}}
+    async with EdenEmulator(api_key=KEY) as emu, aiohttp.ClientSession() as session:
+        async with session.post(f"{emu.url}{PATH}", json=body, headers=AUTH) as r:
+            assert r.status == 200
+            jsonschema.validate(json.loads((await r.json())["choices"][0]["message"]["content"]), schema)
+        async with session.post(f"{emu.url}{PATH}", json=body) as r:
+            assert r.status == 401 and (await r.json())["error"]["code"] == "invalid_api_key"
+        assert [(c.path, c.status) for c in emu.calls] == [(PATH, 200), (PATH, 401)]

@@ -32,7 +32,9 @@ Shapes and statuses, with the choice made where the documents are silent:
   the last user message's text.
 
 Mounting beside the v3 table, in `_server.py`'s `ROUTE_TABLES`: `lambda emu: chat_routes(emu._v3)` once the
-emulator keeps a `ChatState` as `_v3` (or `chat_routes(ChatState(api_key=emu.api_key, ...))`).
+emulator keeps a `ChatState` as `_v3` (shared with `v3_routes`), or `lambda emu: chat_routes(ChatState(api_key=
+emu.api_key))`. The emulator's middlewares already record every request, so its state keeps `record` a no-op; the
+handler is marked `public` for the emulator's auth middleware because it answers a missing key itself.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from aiohttp import web
 from .._prices import load_prices
 from .._v3_models import MAX_FALLBACKS
 from ._v3 import V3State, _cost, _detail, _invalid, _json, _openai_error, _read, _seconds
+from ._wire import public
 
 log = logging.getLogger("edenframe.testing")
 
@@ -517,6 +520,9 @@ def chat_routes(state: ChatState) -> web.RouteTableDef:
                 method=request.method, path=request.path, query=dict(request.query), json=record, status=status
             )
 
+    # The route checks the key itself (an OpenAI-shaped 401), so once mounted in `EdenEmulator` its v2-shaped auth
+    # middleware must let it through: marked `public` for that middleware, never without a key here.
+    public(completions)
     for path in (CHAT_PATH, CHAT_PATH + "/"):
         routes.post(path)(completions)
     return routes
