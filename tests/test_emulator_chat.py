@@ -7,9 +7,7 @@ The shape check against the v3 OpenAPI skips when `../shared/eden-api` is absent
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,6 +15,7 @@ import jsonschema
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from conftest import SHARED_API
 
 from edenframe.testing._v3 import AccountRateLimit, V3Faults, v3_routes
 from edenframe.testing._v3_chat import ChatState, chat_routes
@@ -242,8 +241,7 @@ async def test_an_optional_cost_field_as_number_or_string(serve: Any, cost_forma
 
 
 def shared_spec() -> dict[str, Any] | None:
-    root = Path(os.environ.get("EDEN_API_DOCS", Path(__file__).resolve().parents[3] / "shared" / "eden-api"))
-    path = root / "specs" / "edenai-v3-openapi.2026-06.json"
+    path = SHARED_API / "specs" / "edenai-v3-openapi.2026-06.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
