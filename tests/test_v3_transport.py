@@ -288,7 +288,7 @@ async def test_429s_are_retried_and_every_input_is_charged_once(v3: Any, retry_a
     assert sorted(c["cost"] for c in server.charges) == sorted(
         o.response["amazon"]["cost"] for o in run.outcomes.values()
     )
-    assert len(server.charges) == 40 and transport.limiter.throttled > 0
+    assert len(server.charges) == 40 and transport.limiter.stats.throttled > 0
 
 
 async def test_server_errors_and_dropped_connections_are_retried(v3: Any) -> None:

@@ -23,6 +23,7 @@ import orjson
 from .._config import DEFAULT_BASE_URL, Settings
 from .._errors import APIError
 from .limiter import RateLimiter
+from .rate_budget import RateBudget, retry_after_seconds
 
 log = logging.getLogger("edenframe")
 
@@ -237,7 +238,7 @@ async def call(
     json_body: Any = None,
     params: dict[str, Any] | None = None,
     data: Any = None,
-    limiter: RateLimiter | None = None,
+    limiter: RateLimiter | RateBudget | None = None,
     raw: bool = False,
     must_exist: bool = False,
 ) -> tuple[int, Any]:
@@ -253,21 +254,34 @@ async def call(
     """
     # Downloads of media (raw) come from storage hosts, not Eden AI: first-contact rules are for Eden's server.
     contact = None if raw else _contact_of(session, settings)
+    # Under the account's RateBudget (v3) a 429 is the budget's news, not this request's fault: the budget pauses
+    # every request of the process (Retry-After, else its own backoff) and lowers its rate, and its `wait()` is the
+    # retry's backoff. Counting those 429s against `max_retries` would fail rows while the rate is still adapting
+    # (a client budget set well above the account's costs a few 429s per request at first), so they are bounded by
+    # `retry_deadline` only; 5xx and dropped connections still count. A RateLimiter (v2) keeps the old rule.
+    budgeted = isinstance(limiter, RateBudget)
     last_problem = ""
     started = time.monotonic()
-    attempt = 0
+    attempt = 0  # retries counted against max_retries
+    tries = 0
     while True:
+        tries += 1
         retry_after: str | None = None
         status: int | None = None
-        if limiter is not None:
-            await limiter.wait()
+        body: Any = None
+        began: float | None = None
         try:
-            body_data = data() if callable(data) else data
-            payload = orjson.dumps(json_body) if json_body is not None else body_data
-            headers = {"Content-Type": "application/json"} if json_body is not None else None
-            request = _exchange(session, method, url, payload, params, headers)
-            waiting = request if contact is None or contact.answered else contact.first_answer(request)
-            status, retry_after, content = await waiting
+            if budgeted:
+                assert isinstance(limiter, RateBudget)
+                async with limiter.slot():  # the process-wide cap on requests in flight, for this attempt
+                    began = await limiter.wait()
+                    status, retry_after, content = await _attempt(
+                        session, contact, method, url, json_body, data, params
+                    )
+            else:
+                if limiter is not None:
+                    await limiter.wait()
+                status, retry_after, content = await _attempt(session, contact, method, url, json_body, data, params)
             body = content if raw else _parse(content)
             if contact is not None:
                 contact.judge(method, url, status, body, must_exist)
@@ -277,7 +291,7 @@ async def call(
                 last_problem = f"HTTP {status}: {described or text[:200]}"
             else:
                 if limiter is not None:
-                    limiter.on_status(status)
+                    limiter.on_status(status, started=began)
                 return status, body
         except (*_RETRYABLE_EXCEPTIONS, aiohttp.ClientResponseError) as exc:
             fatal = None if contact is None or contact.answered else contact.refuse_retry(method, url, exc)
@@ -287,16 +301,43 @@ async def call(
                 raise  # not HTTP, from a server that answered before: as before, not retried
             last_problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             retry_after = None
+            status = None
         if limiter is not None:
-            limiter.on_status(status)
-        delay = backoff_delay(settings, attempt, retry_after)
-        out_of_time = time.monotonic() - started + delay > settings.retry_deadline
-        if attempt >= settings.max_retries or out_of_time:
+            seconds = retry_after_seconds(retry_after, body) if status == 429 else None
+            limiter.on_status(status, retry_after=seconds, started=began)
+        if budgeted and status == 429:
+            delay = 0.0  # the budget's pause (Retry-After or backoff) is served in its wait()
+            out_of_time = time.monotonic() - started > settings.retry_deadline
+            out_of_tries = False
+        else:
+            delay = backoff_delay(settings, attempt, retry_after)
+            out_of_time = time.monotonic() - started + delay > settings.retry_deadline
+            out_of_tries = attempt >= settings.max_retries
+            attempt += 1
+        if out_of_tries or out_of_time:
             break
-        attempt += 1
-        log.debug("%s %s failed (%s); retry %d in %.2fs", method, _path_of(url), last_problem, attempt, delay)
-        await asyncio.sleep(delay)
-    raise APIError(f"{method} {_path_of(url)} failed after {attempt + 1} attempt(s): {last_problem}")
+        log.debug("%s %s failed (%s); retry %d in %.2fs", method, _path_of(url), last_problem, tries, delay)
+        if delay > 0:
+            await asyncio.sleep(delay)
+    raise APIError(f"{method} {_path_of(url)} failed after {tries} attempt(s): {last_problem}")
+
+
+async def _attempt(
+    session: aiohttp.ClientSession,
+    contact: _Contact | None,
+    method: str,
+    url: str,
+    json_body: Any,
+    data: Any,
+    params: dict[str, Any] | None,
+) -> tuple[int, str | None, bytes]:
+    """Send one attempt (waiting for the run's first answer under the first-contact rules)."""
+    body_data = data() if callable(data) else data
+    payload = orjson.dumps(json_body) if json_body is not None else body_data
+    headers = {"Content-Type": "application/json"} if json_body is not None else None
+    request = _exchange(session, method, url, payload, params, headers)
+    waiting = request if contact is None or contact.answered else contact.first_answer(request)
+    return await waiting
 
 
 async def _exchange(

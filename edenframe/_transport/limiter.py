@@ -31,7 +31,7 @@ class RateLimiter:
     async def wait(self) -> None:
         """Wait for this call's turn."""
         if self.rate is None:
-            return
+            return None
         async with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
@@ -40,8 +40,9 @@ class RateLimiter:
         if delay > 0:
             await asyncio.sleep(delay)
 
-    def on_status(self, status: int | None) -> None:
-        """Tell the limiter how a call went (None: a dropped connection)."""
+    def on_status(self, status: int | None, *, retry_after: float | None = None, started: float | None = None) -> None:
+        """Tell the limiter how a call went (None: a dropped connection). `retry_after` and `started` are accepted
+        for `RateBudget`'s interface and ignored: `call()` itself sleeps a Retry-After for this limiter."""
         if status == 429:
             self.throttled += 1
             self._calm = 0

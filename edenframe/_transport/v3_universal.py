@@ -25,9 +25,12 @@ AI"); 401/402/403 raise `APIError` and stop the run; 429, 5xx and dropped connec
 `retry_deadline`. With several providers, an item whose requests all failed gets one error; one where some
 answered gets a failed provider object for the others.
 
-Pacing: every request (launch, poll, upload, delete) waits for the rate limiter (`settings.rate_limit`, 10 per
-second when unset: the v3 account default), and at most `in_flight` items are worked on at once. `budget`
-(max_cost) admits each item before its first request, as in the sync transport.
+Pacing: every request (launch, poll, upload, delete) goes through the account's `RateBudget` (`rate_budget.py`):
+one per (base URL, API key) per process, shared by every run, thread and event loop, at `settings.rate_limit` (10
+per second when unset: the v3 account default) and adapting to 429s; it also caps the process's requests in flight.
+A run still works on at most `in_flight` items at once: an item may hold its place for minutes (an async job being
+polled), which a cap on requests in flight cannot stand for. `budget` (max_cost) admits each item before its first
+request, as in the sync transport.
 
 Journal (`ResultCache`'s batch-job journal, unchanged): the item of an async request is journaled as
 "{request name}|{provider}". Before launching, the run claims `v3-claim-{hash}` for it (one claim per subfeature,
@@ -63,7 +66,7 @@ from .._local import has_local
 from .._v3_models import MAX_FALLBACKS, V2_ONLY_OPTIONS, V3_MAPPINGS, V3_SUBFEATURES, V3Mapping
 from .base import Outcome, OutcomeCallback, Recall, TransportStats, Wiring
 from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all, is_fatal
-from .limiter import RateLimiter
+from .rate_budget import RateBudget, budget_for
 
 if TYPE_CHECKING:
     from .._pipeline._budget import Budget
@@ -185,8 +188,8 @@ class _Answer:
 class V3Transport:
     """Sends request items to Eden AI's v3 API, one call per (item, provider); same interface as the v2 transports.
 
-    `limiter` may be any object with `async wait()` and `on_status(status)` (an adaptive budget shared by the run);
-    by default a `RateLimiter` at `settings.rate_limit`, or 10 per second.
+    `limiter` is the `RateBudget` to pace by; by default the account's, shared by the whole process
+    (`budget_for`), at `settings.rate_limit`, or 10 per second.
     """
 
     def __init__(self, wiring: Wiring, *, limiter: Any = None, in_flight: int = DEFAULT_IN_FLIGHT) -> None:
@@ -198,7 +201,11 @@ class V3Transport:
         self.journal_writer = wiring.journal_writer  # the thread that stores results: journal writes queue behind
         self.budget: Budget | None = wiring.budget
         rate = settings.rate_limit if settings.rate_limit is not None else DEFAULT_RATE
-        self.limiter = limiter if limiter is not None else RateLimiter(rate)
+        if limiter is None:
+            # the key only tells accounts apart: budget_for keeps a digest of it, never the key
+            key = settings.api_key.reveal() if settings.api_key is not None else None
+            limiter = budget_for(settings.base_url, key, rate=rate)
+        self.limiter: RateBudget = limiter
         self.slots = asyncio.Semaphore(max(1, in_flight))
         self.base = settings.base_url.rstrip("/")
         # items_sent: items Eden AI answered at least one request of; jobs_launched: async jobs launched;
