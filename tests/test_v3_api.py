@@ -119,7 +119,7 @@ def test_the_account_limit_429s_are_absorbed_without_losing_rows(retry_after: st
     limit = AccountRateLimit(rate=40.0, burst=2, retry_after=retry_after)  # type: ignore[arg-type]
     with EdenEmulator(account_rate_limit=limit) as emu:
         # the client's budget set above the account's: the server refuses, the client backs off and loses nothing
-        # (a budget far too high, 10x, runs out of retries: adapting the rate to 429s is the rate budget's job)
+        # (a budget far too high, 7.5x: tests/test_v3_rate_budget_api.py)
         edenframe.configure(rate_limit=60, backoff_base=0.02, backoff_max=0.2, max_retries=20)
         out = frame.eden.ner("x", providers="amazon", api_key=emu.api_key, base_url=emu.base_url_v3, cache=False)
         statuses = [call.status for call in emu.calls if call.path == "/v3/universal-ai"]
