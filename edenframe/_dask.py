@@ -25,6 +25,7 @@ from ._errors import ValidationError
 from ._local import local_probe
 from ._pipeline import prepare_call, run_frame
 from ._schema import Struct
+from ._transport.rate_budget import cluster_share
 from ._validate import input_column
 
 SEMAPHORE_NAME = "edenframe-batch-jobs"
@@ -81,6 +82,14 @@ def eden_map_partitions(
     # The cache the client would use, not whatever the worker's environment points at.
     shared["cache"] = _resolved_cache(settings.cache)
     semaphore = shared.pop("job_semaphore")
+    rate = call.settings.rate_limit
+    if call.api == "v3" and rate is not None and not all(call.in_process(p) for p in call.providers):
+        # The account's v3 budget split between the cluster's worker processes, once, here on the client: each
+        # process keeps to its share (rate_budget.cluster_share says why a static share). Unchanged without a
+        # multi-process cluster, so the threaded scheduler leaves the user's own configuration alone.
+        share = cluster_share(rate)
+        if share != rate:
+            shared["rate_limit"] = share
     if semaphore is None and call.launches_jobs:
         semaphore = cluster_job_semaphore(settings.max_running_jobs)
 

@@ -21,6 +21,7 @@ import edenframe
 from edenframe import MissingAPIKeyError, ValidationError
 from edenframe._config import current_settings
 from edenframe.testing import EdenEmulator
+from edenframe.testing._v3 import AccountRateLimit
 
 require_extra("dask")
 import dask.dataframe as dd  # noqa: E402
@@ -187,6 +188,20 @@ def test_without_the_semaphore_workers_exceed_the_job_limit(client: Client) -> N
         meta = ddf.eden.sentiment("review", providers="synthetic", api_key=key, base_url=url, cache=False)._meta
         ddf.map_partitions(naive, meta=meta).compute()
         assert emu.max_running_seen > 5
+
+
+def test_v3_rate_budget_is_split_between_worker_processes(client: Client) -> None:
+    # Two worker processes each at the account's full rate would start twice what it allows; the client gives each
+    # half when it builds the graph, so the account's limit refuses (almost) nothing.
+    with EdenEmulator(account_rate_limit=AccountRateLimit(rate=10.0)) as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url_v3, cache=False, rate_limit=10)
+        frame = pd.DataFrame({"review": [f"text number {i}" for i in range(60)]})
+        ddf = dd.from_pandas(frame, npartitions=2, sort=False)
+        result = ddf.eden.ner("review", providers="amazon").compute()
+        statuses = [call.status for call in emu.calls if call.path == "/v3/universal-ai"]
+    assert result["ner_error"].isna().all()
+    assert statuses.count(200) == 60
+    assert statuses.count(429) <= 1, statuses.count(429)
 
 
 def test_threaded_scheduler_without_a_client(emu: EdenEmulator) -> None:
