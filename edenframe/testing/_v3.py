@@ -439,6 +439,52 @@ def _hits(sub: V3Subfeature, data: dict[str, Any], values: Collection[str]) -> b
 # The routes
 
 
+def auth_refusal(state: V3State, request: web.Request, openai: bool) -> web.Response | None:
+    """None when the request carries the account's Bearer key, else the 401 (OpenAI-shaped for the LLM routes)."""
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), state.api_key.encode()):
+        return None
+    message = "Invalid or missing authentication token: send `Authorization: Bearer <API key>`."
+    if openai:
+        return _openai_error(401, message, "authentication_error", "invalid_api_key")
+    return _detail(401, message, error_code="UNAUTHORIZED")
+
+
+def too_many(retry_after: float | None) -> web.Response:
+    """The only documented v3 429 body (wire-format-v3 §3), with `Retry-After` when the account limit tells it."""
+    body: dict[str, Any] = {"detail": "Rate limit exceeded", "error_code": "RATE_LIMITED"}
+    headers = None
+    if retry_after is not None:
+        body["retry_after"] = round(retry_after, 3)
+        headers = {"Retry-After": _seconds(retry_after)}
+    return _json(body, 429, headers)
+
+
+async def admission(
+    state: V3State, request: web.Request, *, check_key: bool, openai: bool
+) -> web.Response | str | None:
+    """The steps every v3 route takes before its handler, in order: latency, auth, the account limit, random
+    faults. Returns the early answer (a response, or `_DROP` for a dropped connection), or None to go on."""
+    if state.faults.latency > 0:
+        await asyncio.sleep(state.faults.latency)
+    if check_key:
+        denied = auth_refusal(state, request, openai)
+        if denied is not None:
+            return denied
+    if state.limiter is not None:
+        wait = state.limiter.take()
+        if wait is not None:
+            return too_many(wait if state.limiter.tells() else None)
+    fault = state.faults.roll()
+    if fault == "drop":
+        return _DROP
+    if fault == "500":
+        return _detail(500, "Internal Server Error")
+    if fault == "429":
+        return too_many(1.0 if state.limiter is None or state.limiter.tells() else None)
+    return None
+
+
 def v3_routes(state: V3State) -> web.RouteTableDef:
     """The v3 routes, serving from `state`. Mount them before any catch-all route: `app.add_routes(...)`."""
     routes = web.RouteTableDef()
@@ -469,23 +515,9 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
                     )
 
             async def guarded(request: web.Request, data: Any) -> Any:
-                if state.faults.latency > 0:
-                    await asyncio.sleep(state.faults.latency)
-                if not public:
-                    denied = _auth(request, openai)
-                    if denied is not None:
-                        return denied
-                if state.limiter is not None:
-                    wait = state.limiter.take()
-                    if wait is not None:
-                        return _too_many(wait if state.limiter.tells() else None)
-                fault = state.faults.roll()
-                if fault == "drop":
-                    return _DROP
-                if fault == "500":
-                    return _detail(500, "Internal Server Error")
-                if fault == "429":
-                    return _too_many(1.0 if state.limiter is None or state.limiter.tells() else None)
+                early = await admission(state, request, check_key=not public, openai=openai)
+                if early is not None:
+                    return early
                 try:
                     return await handler(request, data)
                 except asyncio.CancelledError:
@@ -497,23 +529,6 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
             routes.route(method, path)(wrapped)
 
         return register
-
-    def _auth(request: web.Request, openai: bool) -> web.Response | None:
-        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), state.api_key.encode()):
-            return None
-        message = "Invalid or missing authentication token: send `Authorization: Bearer <API key>`."
-        if openai:
-            return _openai_error(401, message, "authentication_error", "invalid_api_key")
-        return _detail(401, message, error_code="UNAUTHORIZED")
-
-    def _too_many(retry_after: float | None) -> web.Response:
-        body: dict[str, Any] = {"detail": "Rate limit exceeded", "error_code": "RATE_LIMITED"}
-        headers = None
-        if retry_after is not None:
-            body["retry_after"] = round(retry_after, 3)
-            headers = {"Retry-After": _seconds(retry_after)}
-        return _json(body, 429, headers)
 
     def _broke() -> web.Response | None:
         if state.credits is not None and state.spent >= state.credits:

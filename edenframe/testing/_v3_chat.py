@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 import logging
 import math
@@ -56,7 +55,7 @@ from aiohttp import web
 
 from .._prices import load_prices
 from .._v3_models import MAX_FALLBACKS
-from ._v3 import V3State, _cost, _detail, _invalid, _json, _openai_error, _read, _seconds
+from ._v3 import _DROP, V3State, _cost, _invalid, _json, _openai_error, _read, admission
 from ._wire import public
 
 log = logging.getLogger("edenframe.testing")
@@ -395,40 +394,11 @@ def chat_routes(state: ChatState) -> web.RouteTableDef:
     """`POST /v3/chat/completions` (and with a trailing slash), serving from `state`."""
     routes = web.RouteTableDef()
 
-    def _auth(request: web.Request) -> web.Response | None:
-        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), state.api_key.encode()):
-            return None
-        message = "Invalid or missing authentication token: send `Authorization: Bearer <API key>`."
-        return _openai_error(401, message, "authentication_error", "invalid_api_key")
-
-    def _too_many(retry_after: float | None) -> web.Response:
-        # the only documented v3 429 body (wire-format-v3 §3), as universal-ai answers it
-        body: dict[str, Any] = {"detail": "Rate limit exceeded", "error_code": "RATE_LIMITED"}
-        headers = None
-        if retry_after is not None:
-            body["retry_after"] = round(retry_after, 3)
-            headers = {"Retry-After": _seconds(retry_after)}
-        return _json(body, 429, headers)
-
     async def _guarded(request: web.Request, data: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
-        """The steps every v3 route takes, in `v3_routes`' order: latency, auth, account limit, faults."""
-        if state.faults.latency > 0:
-            await asyncio.sleep(state.faults.latency)
-        denied = _auth(request)
-        if denied is not None:
-            return denied
-        if state.limiter is not None:
-            wait = state.limiter.take()
-            if wait is not None:
-                return _too_many(wait if state.limiter.tells() else None)
-        fault = state.faults.roll()
-        if fault == "drop":
-            return None
-        if fault == "500":
-            return _detail(500, "Internal Server Error")
-        if fault == "429":
-            return _too_many(1.0 if state.limiter is None or state.limiter.tells() else None)
+        """The steps every v3 route takes (`admission`), then the handler."""
+        early = await admission(state, request, check_key=True, openai=True)
+        if early is not None:
+            return None if early == _DROP else early
         try:
             return await handler(data)
         except asyncio.CancelledError:
