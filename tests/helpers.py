@@ -99,3 +99,21 @@ def require_extra(*extras: str) -> None:
 def load_json(name: str) -> Any:
     """tests/data/<name>.json."""
     return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+
+
+async def serve_v3_tables(state: Any, *tables: Any) -> Any:
+    """An aiohttp test server on 127.0.0.1 answering from `state` through the given route-table factories
+    (`v3_routes`, `chat_routes`). `state.calls` and `state.charges` collect what its `record`/`charge` hooks see."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    calls: list[dict[str, Any]] = []
+    charges: list[dict[str, Any]] = []
+    state.record, state.charge = (lambda **kw: calls.append(kw)), (lambda **kw: charges.append(kw))
+    state.calls, state.charges = calls, charges
+    app = web.Application()
+    for table in tables:
+        app.add_routes(table(state))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return server

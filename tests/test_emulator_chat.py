@@ -13,9 +13,9 @@ from typing import Any
 import aiohttp
 import jsonschema
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 from conftest import SHARED_API
+from helpers import serve_v3_tables
 
 from edenframe.testing._v3 import AccountRateLimit, V3Faults, v3_routes
 from edenframe.testing._v3_chat import ChatState, chat_routes
@@ -51,18 +51,8 @@ async def serve() -> AsyncIterator[Callable[..., Any]]:
     opened: list[tuple[TestServer, aiohttp.ClientSession]] = []
 
     async def start(with_v3: bool = False, **options: Any) -> Server:
-        calls: list[dict[str, Any]] = []
-        charges: list[dict[str, Any]] = []
-        state = ChatState(
-            api_key=KEY, record=lambda **kw: calls.append(kw), charge=lambda **kw: charges.append(kw), **options
-        )
-        state.calls, state.charges = calls, charges  # type: ignore[attr-defined]
-        app = web.Application()
-        app.add_routes(chat_routes(state))
-        if with_v3:
-            app.add_routes(v3_routes(state))
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
+        state = ChatState(api_key=KEY, **options)
+        server = await serve_v3_tables(state, chat_routes, *([v3_routes] if with_v3 else []))
         session = aiohttp.ClientSession()
         opened.append((server, session))
         return Server(state, server, session)

@@ -18,8 +18,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
+from helpers import serve_v3_tables
 
 from edenframe._providers import _v3_lists
 from edenframe.testing._synthetic import expected_row
@@ -58,16 +58,10 @@ async def serve() -> AsyncIterator[Callable[..., Any]]:
     opened: list[tuple[TestServer, aiohttp.ClientSession]] = []
 
     async def start(**options: Any) -> Server:
-        calls: list[dict[str, Any]] = []
-        charges: list[dict[str, Any]] = []
-        state = V3State(api_key=KEY, record=lambda **kw: calls.append(kw), charge=lambda **kw: charges.append(kw))
+        state = V3State(api_key=KEY)
         for name, value in options.items():
             setattr(state, name, value)
-        state.calls, state.charges = calls, charges  # type: ignore[attr-defined]
-        app = web.Application()
-        app.add_routes(v3_routes(state))
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
+        server = await serve_v3_tables(state, v3_routes)
         session = aiohttp.ClientSession()
         opened.append((server, session))
         return Server(state, server, session)

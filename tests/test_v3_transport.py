@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
+from helpers import serve_v3_tables
 
 from edenframe._cache import ResultCache
 from edenframe._catalog import Subfeature, get_subfeature
@@ -59,16 +59,10 @@ async def v3() -> AsyncIterator[Callable[..., Any]]:
     servers: list[TestServer] = []
 
     async def start(**options: Any) -> V3Server:
-        calls: list[dict[str, Any]] = []
-        charges: list[dict[str, Any]] = []
-        state = V3State(api_key=KEY, record=lambda **kw: calls.append(kw), charge=lambda **kw: charges.append(kw))
+        state = V3State(api_key=KEY)
         for name, value in options.items():
             setattr(state, name, value)
-        state.calls, state.charges = calls, charges  # type: ignore[attr-defined]
-        app = web.Application()
-        app.add_routes(v3_routes(state))
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
+        server = await serve_v3_tables(state, v3_routes)
         servers.append(server)
         return V3Server(state, server)
 
