@@ -485,6 +485,53 @@ async def admission(
     return None
 
 
+def _eden_500(message: str) -> web.Response:
+    return _detail(500, message)
+
+
+def serving(
+    state: V3State,
+    handler: Callable[[web.Request, Any], Awaitable[web.StreamResponse]],
+    *,
+    check_key: bool,
+    openai: bool,
+    crashed: Callable[[str], web.Response] = _eden_500,
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """An aiohttp handler running `handler(request, body)` behind the steps every v3 route shares: the body read,
+    `admission` (latency, key, account limit, faults), a 500 (`crashed`) for an unforeseen error, and the record."""
+
+    async def guarded(request: web.Request, data: Any) -> Any:
+        early = await admission(state, request, check_key=check_key, openai=openai)
+        if early is not None:
+            return early
+        try:
+            return await handler(request, data)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or an input nobody foresaw: a 500, and keep serving
+            log.exception("emulator error on %s %s", request.method, request.path)
+            return crashed(f"Internal Server Error: {type(exc).__name__}: {exc}")
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        status: int | None = None
+        record: Any = None
+        try:
+            data, record = await _read(request)
+            response = await guarded(request, data)
+            if isinstance(response, str):  # _DROP
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=500)
+            status = response.status
+            return response
+        finally:
+            state.record(
+                method=request.method, path=request.path, query=dict(request.query), json=record, status=status
+            )
+
+    return wrapped
+
+
 def v3_routes(state: V3State) -> web.RouteTableDef:
     """The v3 routes, serving from `state`. Mount them before any catch-all route: `app.add_routes(...)`."""
     routes = web.RouteTableDef()
@@ -496,37 +543,7 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
         """Register a handler behind the shared steps: record, latency, auth, rate limit, faults."""
 
         def register(handler: Callable[..., Awaitable[web.StreamResponse]]) -> None:
-            async def wrapped(request: web.Request) -> web.StreamResponse:
-                status: int | None = None
-                data: Any = None
-                record: Any = None
-                try:
-                    data, record = await _read(request)
-                    response = await guarded(request, data)
-                    if isinstance(response, str):  # _DROP
-                        if request.transport is not None:
-                            request.transport.abort()
-                        return web.Response(status=500)
-                    status = response.status
-                    return response
-                finally:
-                    state.record(
-                        method=request.method, path=request.path, query=dict(request.query), json=record, status=status
-                    )
-
-            async def guarded(request: web.Request, data: Any) -> Any:
-                early = await admission(state, request, check_key=not public, openai=openai)
-                if early is not None:
-                    return early
-                try:
-                    return await handler(request, data)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # a bug or an input nobody foresaw: a 500 like Eden's, and keep serving
-                    log.exception("emulator error on %s %s", request.method, request.path)
-                    return _detail(500, f"Internal Server Error: {type(exc).__name__}: {exc}")
-
-            routes.route(method, path)(wrapped)
+            routes.route(method, path)(serving(state, handler, check_key=not public, openai=openai))
 
         return register
 

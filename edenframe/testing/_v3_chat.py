@@ -39,7 +39,6 @@ handler is marked `public` for the emulator's auth middleware because it answers
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -47,7 +46,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +54,7 @@ from aiohttp import web
 
 from .._prices import load_prices
 from .._v3_models import MAX_FALLBACKS
-from ._v3 import _DROP, V3State, _cost, _invalid, _json, _openai_error, _read, admission
+from ._v3 import V3State, _cost, _invalid, _json, _openai_error, serving
 from ._wire import public
 
 log = logging.getLogger("edenframe.testing")
@@ -394,19 +393,6 @@ def chat_routes(state: ChatState) -> web.RouteTableDef:
     """`POST /v3/chat/completions` (and with a trailing slash), serving from `state`."""
     routes = web.RouteTableDef()
 
-    async def _guarded(request: web.Request, data: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
-        """The steps every v3 route takes (`admission`), then the handler."""
-        early = await admission(state, request, check_key=True, openai=True)
-        if early is not None:
-            return None if early == _DROP else early
-        try:
-            return await handler(data)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bug or an input nobody foresaw: a 500, and keep serving
-            log.exception("emulator error on %s %s", request.method, request.path)
-            return _openai_error(500, f"Internal Server Error: {type(exc).__name__}: {exc}", "server_error")
-
     async def _complete(data: Any) -> web.Response:
         problems = _body_problems(data)
         if problems:
@@ -473,22 +459,16 @@ def chat_routes(state: ChatState) -> web.RouteTableDef:
             body["cost"] = _cost(state, cost)
         return _json(body)
 
-    async def completions(request: web.Request) -> web.StreamResponse:
-        status: int | None = None
-        record: Any = None
-        try:
-            data, record = await _read(request)
-            response = await _guarded(request, data, _complete)
-            if response is None:  # a dropped connection
-                if request.transport is not None:
-                    request.transport.abort()
-                return web.Response(status=500)
-            status = response.status
-            return response
-        finally:
-            state.record(
-                method=request.method, path=request.path, query=dict(request.query), json=record, status=status
-            )
+    async def complete(request: web.Request, data: Any) -> web.Response:
+        return await _complete(data)
+
+    completions = serving(
+        state,
+        complete,
+        check_key=True,
+        openai=True,
+        crashed=lambda message: _openai_error(500, message, "server_error"),
+    )
 
     # The route checks the key itself (an OpenAI-shaped 401), so once mounted in `EdenEmulator` its v2-shaped auth
     # middleware must let it through: marked `public` for that middleware, never without a key here.
