@@ -21,6 +21,7 @@ from ._blocking import run_sync
 from ._cache import cache_path
 from ._catalog import Subfeature, all_subfeatures, get_subfeature
 from ._config import Secret, Settings, configure, current_settings
+from ._distributed import active_client
 from ._errors import ValidationError
 from ._local import local_probe
 from ._pipeline import prepare_call, run_frame
@@ -143,14 +144,11 @@ def _resolved_cache(setting: Any) -> Any:
 
 def cluster_job_semaphore(max_leases: int) -> Any:
     """A `distributed.Semaphore` shared by every worker, when a distributed client is active; else None."""
-    try:
-        from distributed import Semaphore, default_client
-    except ImportError:
+    client = active_client()
+    if client is None:
         return None
-    try:
-        client = default_client()
-    except ValueError:
-        return None
+    from distributed import Semaphore
+
     return Semaphore(max_leases=max_leases, name=SEMAPHORE_NAME, scheduler_rpc=client.scheduler, loop=client.loop)
 
 

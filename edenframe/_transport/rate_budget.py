@@ -492,13 +492,10 @@ def cluster_processes(client: Any = None) -> int | None:
     Workers in one process (`LocalCluster(processes=False)`, or several worker threads) share that process's
     budget through `budget_for`, so processes are counted, not workers. `distributed` is imported only here."""
     if client is None:
-        try:
-            from distributed import default_client
-        except ImportError:
-            return None
-        try:
-            client = default_client()
-        except ValueError:
+        from .._distributed import active_client
+
+        client = active_client()
+        if client is None:
             return None
     identities = client.run(_process_identity)  # one round trip per worker, once per graph
     return max(1, len(set(identities.values()))) if identities else None
