@@ -25,6 +25,7 @@ from ._errors import (
     ValidationError,
 )
 from ._io import read_parquet
+from ._models import models
 from ._prices import Price, PriceTable, arefresh_prices, load_prices, refresh_prices
 from ._report import RunReport
 from ._tables import read_table, write_table
@@ -65,6 +66,7 @@ __all__ = [
     "configure",
     "get_subfeature",
     "load_prices",
+    "models",
     "read_parquet",
     "read_table",
     "refresh_prices",

@@ -17,6 +17,24 @@ How a request is billed (the interpretation edenframe uses everywhere, the emula
   `num_images` for image/generation (at the requested `resolution`'s price), 1 otherwise; `free` costs 0.
   Other units (`seconde`, `exec_time`, ...) cannot be known before the call: no estimate.
 * Only the input field counts (not `chatbot_global_action`, `previous_history`, a search `query`, ...).
+
+On Eden AI's v3 API (a base URL ending `/v3`) the prices come from `GET /v3/info` (`models[].pricing`: `price` USD
+per `price_unit_quantity` units of `price_unit_type`, no billing block), read once per process and base URL and kept
+for an hour with the provider lists (`_providers.py`), or from the documented `_v3_models.V3_MODELS` when it cannot
+be read (`refresh_prices(v3_url)` reads it again now). `v3_estimate` counts v3's units from the input:
+
+* `char`: the characters of the input text; `token`: ceil(chars / 4) of the input (input tokens only);
+* `page`: the pages of a local PDF (its `/Type /Page` objects, read when the file is at most 64 MiB), else 1 per
+  document (a URL, an image, an unreadable file: noted);
+* `file`, `request`: 1; `image`: `num_images` of image generation, else 1; `free`: 0;
+* `second` / `minute` of audio in (speech to text): the length of a local WAV file (its header), else
+  `ASSUMED_AUDIO_SECONDS` per file (noted); of audio out (text to speech): the text at `SPEECH_CHARS_PER_SECOND`;
+* `exec_time` and any unit not listed: no estimate (NaN, noted).
+
+LLM chat models (`provider/model` on `POST /v3/chat/completions`) are priced per token, input and output apart, by
+`GET /v3/models` (`ModelObject.pricing`) or, when it cannot be read, by the snapshot's `text/chat` token prices
+(`snapshot_token_prices`: Eden AI's v2 tables, one price for input and output alike). `chat_cost` is the one
+function that prices a chat.
 """
 
 from __future__ import annotations
@@ -24,10 +42,12 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -471,13 +491,416 @@ def refresh_prices(
     )
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Eden AI v3: prices from GET /v3/info (universal-ai) and GET /v3/models (LLMs), and what a v3 request costs
+
+ASSUMED_AUDIO_SECONDS = 60.0  # an audio file whose length cannot be read before the call (not a local WAV)
+SPEECH_CHARS_PER_SECOND = 15.0  # text to speech priced by audio time: ~150 words a minute of speech
+TYPICAL_REPLY_TOKENS = 256  # the reply of a chat request without max_tokens (a short structured answer)
+_MAX_PDF_BYTES = 64 * 1024 * 1024  # larger local PDFs are not read to count their pages (1 page assumed)
+_PDF_PAGE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")  # a page object; `/Pages` (the page tree) is not one
+_UNIT_ALIASES = {"seconde": "second", "sec": "second", "character": "char", "min": "minute"}
+LLM = "llm"  # the name `edenframe.models()` and the price tables use for the chat models
+
+
+@dataclass(frozen=True)
+class V3Info:
+    """What `GET /v3/info` says (or, when it cannot be read, the documented `V3_MODELS`): for each v3 subfeature
+    ("audio/tts") its `mode` and its models ("provider[/model]", in the listed order) with their price (None:
+    listed without one). `source` says where it came from, for messages and `edenframe.models()`."""
+
+    modes: dict[str, str]
+    models: dict[str, dict[str, Price | None]]
+    source: str
+    live: bool
+
+    def providers(self, path: str) -> frozenset[str]:
+        """The providers listed for a v3 subfeature."""
+        return frozenset(spec.split("/", 1)[0] for spec in self.models.get(path, {}))
+
+    def price(self, path: str, provider: str) -> Price | None:
+        """The price of "provider[/model]" for a v3 subfeature: the exact model, else the provider's bare entry
+        (the model Eden AI picks when the request names the provider alone)."""
+        listed = self.models.get(path, {})
+        name = provider.split("/", 1)[0]
+        found = listed.get(provider)
+        return found if found is not None or provider == name else listed.get(name)
+
+    def table(self) -> PriceTable:
+        """The priced models as a `PriceTable` keyed by v3 path ("audio/tts") and "provider[/model]"."""
+        prices: dict[str, dict[str, PriceEntry]] = {}
+        for path, listed in self.models.items():
+            priced: dict[str, PriceEntry] = {spec: p for spec, p in listed.items() if p is not None}
+            if priced:
+                prices[path] = priced
+        return PriceTable(prices, snapshot=self.source)
+
+
+@dataclass(frozen=True)
+class TokenPrice:
+    """An LLM's price in USD per token, input (prompt) and output (completion) apart."""
+
+    input: float
+    output: float
+
+    def cost(self, prompt_tokens: float, completion_tokens: float) -> float:
+        """The charge of a chat answer with these token counts, in USD (decimal arithmetic, then a float)."""
+        total = Decimal(repr(float(prompt_tokens))) * Decimal(repr(self.input)) + Decimal(
+            repr(float(completion_tokens))
+        ) * Decimal(repr(self.output))
+        return float(total)
+
+
+def _number(value: Any) -> float | None:
+    """A price as a float: a JSON number or a decimal string (Eden AI sends both); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) and value >= 0 else None
+    if isinstance(value, str):
+        try:
+            number = float(Decimal(value.strip()))
+        except ArithmeticError:
+            return None
+        return number if math.isfinite(number) and number >= 0 else None
+    return None
+
+
+def _unit(name: Any) -> str:
+    """v3's `price_unit_type` in the singular edenframe uses ("chars" -> "char", "seconde" -> "second")."""
+    unit = str(name or "").strip().lower()
+    unit = _UNIT_ALIASES.get(unit, unit)
+    if unit.endswith("s") and unit[:-1] in ("char", "token", "page", "file", "request", "image", "second", "minute"):
+        unit = unit[:-1]
+    return _UNIT_ALIASES.get(unit, unit) or "unknown"
+
+
+def _v3_price(pricing: Any) -> Price | None:
+    """`models[].pricing` of /v3/info: `{price, price_unit_quantity, price_unit_type}` (price a number or a
+    decimal string). No billing block on v3: `min_units` stays None."""
+    if not isinstance(pricing, Mapping):
+        return None
+    price = _number(pricing.get("price"))
+    if price is None:
+        return None
+    per = _number(pricing.get("price_unit_quantity"))
+    return Price(price, int(per) if per and per >= 1 else 1, _unit(pricing.get("price_unit_type")))
+
+
+def parse_v3_info(body: Any, source: str = "Eden AI (GET /v3/info)") -> V3Info | None:
+    """A `V3Info` from `GET /v3/info`'s `FeaturesListResponse` (`{features: [{name, subfeatures: [{name, mode,
+    models: [{model: "feature/subfeature/provider[/model]", pricing: {...}}]}]}]}`), or None for another shape.
+    A model without the full string may name its provider in `provider` (a plain name or an object)."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("features"), list):
+        return None
+    modes: dict[str, str] = {}
+    models: dict[str, dict[str, Price | None]] = {}
+    for feature in body["features"]:
+        feature_name = _name_of(feature)
+        subfeatures = feature.get("subfeatures") if isinstance(feature, Mapping) else None
+        if not feature_name or not isinstance(subfeatures, list):
+            continue
+        for sub in subfeatures:
+            sub_name = _name_of(sub)
+            if not sub_name:
+                continue
+            path = f"{feature_name}/{sub_name}"
+            mode = sub.get("mode")
+            modes[path] = mode if mode in ("sync", "async") else "sync"
+            listed = models.setdefault(path, {})
+            for model in sub.get("models") or ():
+                spec = _model_spec(path, model)
+                if spec and spec not in listed:
+                    listed[spec] = _v3_price(model.get("pricing"))
+    return V3Info(modes, models, source, live=True)
+
+
+def _name_of(obj: Any) -> str | None:
+    if isinstance(obj, Mapping) and isinstance(obj.get("name"), str) and obj["name"].strip():
+        return obj["name"].strip()
+    return None
+
+
+def _model_spec(path: str, model: Any) -> str | None:
+    """ "provider[/model]" of one `models[]` object of subfeature `path`."""
+    if not isinstance(model, Mapping):
+        return None
+    full = model.get("model")
+    if isinstance(full, str) and full.startswith(f"{path}/") and full[len(path) + 1 :].strip():
+        return full[len(path) + 1 :].strip()
+    provider = model.get("provider")
+    name = provider.strip() if isinstance(provider, str) else _name_of(provider)
+    return name or None
+
+
+def fallback_v3_info(why: str) -> V3Info:
+    """The documented models and prices (`_v3_models.V3_MODELS`, Eden AI's feature pages), for when /v3/info
+    cannot be read; `why` says why, for messages."""
+    from ._v3_models import V3_MODELS, V3_SUBFEATURES
+
+    modes = {path: sub.mode for path, sub in V3_SUBFEATURES.items()}
+    models = {
+        path: {m.model: Price(m.price, m.per, _unit(m.unit)) for m in listed} for path, listed in V3_MODELS.items()
+    }
+    return V3Info(modes, models, f"edenframe's documented table (V3_MODELS), Eden AI's unread: {why}", live=False)
+
+
+# Key pairs a ModelObject's `pricing` may use for input / output prices (the OpenAPI leaves the object free):
+# OpenRouter's and LiteLLM's spellings. Values are USD per token unless a quantity key says per how many.
+_TOKEN_KEYS = (
+    ("input", "output"),
+    ("prompt", "completion"),
+    ("input_token", "output_token"),
+    ("input_cost_per_token", "output_cost_per_token"),
+)
+_PER_KEYS = ("price_unit_quantity", "per", "unit_quantity")
+
+
+def token_price(pricing: Any) -> TokenPrice | None:
+    """A `ModelObject.pricing` (`GET /v3/models`, `/v3/embeddings/models`) as a `TokenPrice`, or None when it is
+    not understood. Accepted: `{"prompt": p, "completion": c}` or `{"input": p, "output": c}` (USD per token, numbers
+    or decimal strings; a `price_unit_quantity`/`per` key divides both), or /v3/info's `{price,
+    price_unit_quantity, price_unit_type: "token"}` (the same price in and out)."""
+    if not isinstance(pricing, Mapping):
+        return None
+    per = next((_number(pricing.get(k)) for k in _PER_KEYS if _number(pricing.get(k))), None) or 1.0
+    for key_in, key_out in _TOKEN_KEYS:
+        value_in, value_out = _number(pricing.get(key_in)), _number(pricing.get(key_out))
+        if value_in is not None or value_out is not None:
+            value_in = value_out if value_in is None else value_in
+            value_out = value_in if value_out is None else value_out
+            assert value_in is not None and value_out is not None
+            return TokenPrice(value_in / per, value_out / per)
+    single = _v3_price(pricing)
+    if single is not None and single.unit == "token":
+        return TokenPrice(single.price / single.per, single.price / single.per)
+    return None
+
+
+def parse_model_list(body: Any) -> dict[str, TokenPrice | None] | None:
+    """`GET /v3/models` or `/v3/embeddings/models` (`ListModelsResponse`: `{data: [{id: "provider/model",
+    pricing: {...}}]}`): each model id and its token price (None: listed without one); None for another shape."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+        return None
+    out: dict[str, TokenPrice | None] = {}
+    for model in body["data"]:
+        if isinstance(model, Mapping) and isinstance(model.get("id"), str) and model["id"].strip():
+            out.setdefault(model["id"].strip(), token_price(model.get("pricing")))
+    return out
+
+
+def snapshot_token_prices(path: str = "text/chat") -> dict[str, TokenPrice | None]:
+    """Token prices of the shipped snapshot's `path` ("text/chat": the LLMs, "text/embeddings") by "provider/model",
+    for when `GET /v3/models` (or `/v3/embeddings/models`) cannot be read. Eden AI's v3 pages list no LLM prices, so
+    these are Eden AI's v2 tables: one price per token, taken for input and output alike (an upper bound for the
+    input, whose real price is usually lower)."""
+    out: dict[str, TokenPrice | None] = {}
+    for key, entry in load_prices().prices.get(path, {}).items():
+        if "/" in key and isinstance(entry, Price) and entry.unit == "token":
+            per_token = entry.price / (entry.per or 1)
+            out[key] = TokenPrice(per_token, per_token)
+    return out
+
+
+def _lookup(prices: Mapping[str, TokenPrice | None], model: str) -> TokenPrice | None:
+    found = prices.get(model.strip())
+    if found is None:
+        folded = model.strip().casefold()
+        found = next((p for key, p in prices.items() if key.casefold() == folded), None)
+    return found
+
+
+def chat_cost(
+    model: str,
+    usage: Mapping[str, Any] | None = None,
+    *,
+    prompt: str | list[Mapping[str, Any]] | None = None,
+    max_tokens: int | None = None,
+    settings: Any = None,
+) -> float:
+    """What one chat request to the LLM `model` ("openai/gpt-4o-mini") costs, in USD; NaN when its price is unknown
+    (never a silent 0). Blocking on the first call per process and hour (it may read `GET {base}/models`, at most a
+    few seconds): from async code call it once with `asyncio.to_thread` first.
+
+    - An answer: `usage` is its `usage` (`prompt_tokens`, `completion_tokens`; `total_tokens` alone is priced at
+      the output price). Use it when the answer carries no `cost` of its own.
+    - A request not sent yet (dry run, max_cost): `prompt`, the text sent (a string, or the chat `messages`), about
+      chars / 4 tokens in, and `max_tokens` (else `TYPICAL_REPLY_TOKENS`) out.
+
+    Prices: `GET {base_url}/models` of the configured (or the given `settings`') v3 base URL, else
+    `snapshot_token_prices()`.
+    """
+    from ._providers import llm_prices
+
+    price = _lookup(llm_prices(settings)[0], model)
+    if price is None:
+        return math.nan
+    if usage is not None:
+        prompt_tokens, completion_tokens = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if _count_of(prompt_tokens) is None and _count_of(completion_tokens) is None:
+            total = _count_of(usage.get("total_tokens"))
+            return math.nan if total is None else price.cost(0, total)
+        return price.cost(_count_of(prompt_tokens) or 0, _count_of(completion_tokens) or 0)
+    if isinstance(prompt, str):
+        chars = len(prompt)
+    else:
+        chars = sum(len(str(m.get("content") or "")) for m in prompt or () if isinstance(m, Mapping))
+    reply = max_tokens if _count_of(max_tokens) is not None else TYPICAL_REPLY_TOKENS
+    return price.cost(math.ceil(chars / CHARS_PER_TOKEN), reply)
+
+
+def _count_of(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        return None
+    return int(value)
+
+
+# -- what one v3 request is expected to cost -------------------------------------------------------------------
+
+
+def _pdf_pages(value: Any) -> int | None:
+    """The pages of a local PDF (a path or bytes), counted from its page objects; None when not known cheaply."""
+    try:
+        if isinstance(value, bytes):
+            data = value
+        elif isinstance(value, Path) and value.stat().st_size <= _MAX_PDF_BYTES:
+            data = value.read_bytes()
+        else:
+            return None
+    except OSError:
+        return None
+    if not data.startswith(b"%PDF"):
+        return None
+    pages = len(_PDF_PAGE.findall(data))
+    return pages or None
+
+
+def _wav_seconds(value: Any) -> float | None:
+    """The length of a local WAV file (its header), or None for anything else."""
+    import io
+    import wave
+
+    try:
+        source = io.BytesIO(value) if isinstance(value, bytes) else value if isinstance(value, Path) else None
+        if source is None:
+            return None
+        with wave.open(source if isinstance(source, io.BytesIO) else str(source), "rb") as audio:
+            rate = audio.getframerate()
+            return audio.getnframes() / rate if rate else None
+    except (OSError, EOFError, wave.Error):
+        return None
+
+
+def v3_quantity(entry: Subfeature, unit: str, item: Mapping[str, Any]) -> tuple[float | None, str | None]:
+    """The quantity of v3's `unit` one request item uses, and a note when it is an assumption; (None, why) when it
+    cannot be known before the call. See the module docstring for each unit."""
+    unit = _unit(unit)
+    if unit in ("file", "request"):
+        return 1, None
+    if unit == "free":
+        return 0, None
+    if unit == "image":
+        return _num_images(entry, item), None
+    file = item.get("file", item.get(entry.input_field)) if entry.input_kind == "file" else None
+    if unit == "page":
+        pages = _pdf_pages(file)
+        return (pages, None) if pages else (1, "1 page assumed per document whose page count is not known")
+    if unit in ("second", "minute"):
+        if entry.input_kind == "file":
+            seconds = _wav_seconds(file)
+            note = None
+            if seconds is None:
+                seconds = ASSUMED_AUDIO_SECONDS
+                note = (
+                    f"{ASSUMED_AUDIO_SECONDS:g} s assumed per audio file whose length cannot be read (not a local WAV)"
+                )
+        else:
+            chars = sum(len(t) for t in _input_texts(entry, item) or ())
+            seconds = chars / SPEECH_CHARS_PER_SECOND
+            note = f"speech time assumed at {SPEECH_CHARS_PER_SECOND:g} characters a second"
+        return (seconds if unit == "second" else seconds / 60.0), note
+    if unit in ("char", "token"):
+        texts = _input_texts(entry, item)
+        if texts is None:
+            return None, f"priced per {unit}, which a file input does not tell before the call"
+        chars = sum(len(t) for t in texts)
+        return (chars if unit == "char" else math.ceil(chars / CHARS_PER_TOKEN)), None
+    return None, f"priced per {unit!r}, which cannot be known before the call"
+
+
+# One request item's estimate: (USD or None when unknown, a note saying what was assumed or why it is unknown)
+Estimator = Callable[[str, Mapping[str, Any]], tuple["float | None", "str | None"]]
+
+
+def cost_estimator(entry: Subfeature, settings: Any = None, api: str = "v2") -> Estimator:
+    """The estimate of one request item of `entry` sent to a provider, for the API the base URL names.
+
+    v2: `estimate_cost` on the shipped price table. v3: the prices of `GET /v3/info` (cached; the documented
+    `V3_MODELS` when unreadable), quantities by `v3_quantity`; embeddings by `GET /v3/embeddings/models`; the
+    subfeatures v3 runs through an LLM (and prompts) by `chat_cost`. Blocking on the first use per process and
+    hour (the /v3 reads): call it off the event loop."""
+    if api != "v3":
+        return lambda provider, item: (estimate_cost(entry, provider, item), None)
+    from ._providers import model_list_prices, v3_info
+    from ._v3_models import V3_MAPPINGS
+
+    mapping = V3_MAPPINGS.get(entry.path)
+    endpoint = mapping.endpoint if mapping is not None else "universal-ai"
+    if endpoint in (None, "chat"):  # through an LLM
+
+        def chat(provider: str, item: Mapping[str, Any]) -> tuple[float | None, str | None]:
+            text = "\n".join(_input_texts(entry, item) or ())
+            value = chat_cost(provider, prompt=text, max_tokens=item.get("max_tokens"), settings=settings)
+            if math.isnan(value):
+                return None, f"no token price known for the LLM {provider!r}"
+            return value, "LLM tokens: chars / 4 in, max_tokens (else a typical reply) out"
+
+        return chat
+    if endpoint == "embeddings":
+        prices, source = model_list_prices(settings, "embeddings/models")
+
+        def embed(provider: str, item: Mapping[str, Any]) -> tuple[float | None, str | None]:
+            price = _lookup(prices, provider) if prices else None
+            if price is None:  # unread, or a model it does not list: the shipped table's price
+                value = estimate_cost(entry, provider, item)
+                return value, None if value is not None else f"no price known ({source})"
+            chars = sum(len(t) for t in _input_texts(entry, item) or ())
+            return price.cost(math.ceil(chars / CHARS_PER_TOKEN), 0), None
+
+        return embed
+    info = v3_info(settings)
+    path = mapping.v3_path if mapping is not None and mapping.v3_path else entry.path
+
+    def universal(provider: str, item: Mapping[str, Any]) -> tuple[float | None, str | None]:
+        price = info.price(path, provider)
+        if price is None:
+            return None, f"no price listed for {path}/{provider} ({info.source})"
+        quantity, note = v3_quantity(entry, price.unit, item)
+        if quantity is None:
+            return None, note
+        return float(Decimal(repr(float(quantity))) * Decimal(repr(price.price)) / Decimal(price.per or 1)), note
+
+    return universal
+
+
 __all__ = [
+    "LLM",
     "Price",
     "PriceEntry",
     "PriceTable",
+    "TokenPrice",
+    "V3Info",
     "arefresh_prices",
     "billed_quantity",
+    "chat_cost",
+    "cost_estimator",
     "estimate_cost",
+    "fallback_v3_info",
     "load_prices",
+    "parse_model_list",
+    "parse_v3_info",
     "refresh_prices",
+    "snapshot_token_prices",
+    "token_price",
+    "v3_quantity",
 ]

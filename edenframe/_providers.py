@@ -22,15 +22,17 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from ._catalog import Subfeature, all_subfeatures
-from ._config import Settings
+from ._config import V3_DEFAULT_RATE, Settings
 from ._errors import ValidationError
+from ._prices import TokenPrice, V3Info, fallback_v3_info, parse_model_list, parse_v3_info, snapshot_token_prices
 from ._transport.local import LOCAL
+from ._transport.rate_budget import RateBudget, budget_for
 from ._v3_models import V3_MAPPINGS
 from ._validate import close_matches
 
@@ -105,12 +107,12 @@ def provider_list(entry: Subfeature, settings: Settings) -> ProviderList:
     keyed = settings.api_key is not None
     if base.rsplit("/", 1)[-1] == "v3":
         url = f"{base}/info"
-        lists, problem = _cached((base, "", keyed), lambda: _fetch(url, None, settings, _v3_lists))
+        info, problem = _live_v3_info(settings)
         # /v3/info names subfeatures in v3's naming (text to speech is audio/tts): look the entry up by its v3 path
         mapping = V3_MAPPINGS.get(entry.path)
         v3_path = (mapping.v3_path if mapping is not None else None) or entry.path
-        names = lists.get(v3_path) if lists is not None else None
-        if lists is not None and not names:
+        names = info.providers(v3_path) if info is not None else None
+        if info is not None and not names:
             problem = f"GET {url} lists no provider of {v3_path}"
     else:
         url = f"{base}/info/provider_subfeatures/"
@@ -122,6 +124,73 @@ def provider_list(entry: Subfeature, settings: Settings) -> ProviderList:
         return ProviderList(frozenset(names), True, f"Eden AI (GET {url})")
     log.debug("edenframe: checking providers against the catalog: %s", problem)
     return ProviderList(frozenset(entry.providers), False, f"edenframe's built-in list, Eden AI's unread ({problem})")
+
+
+# -- v3: the whole of /v3/info (providers, modes, prices) and the LLM model lists, read once per TTL -----------------
+
+
+def _live_v3_info(settings: Settings) -> tuple[V3Info | None, str]:
+    """`GET {base}/info` parsed (one read shared with the provider checks), or (None, why it could not be read)."""
+    base = settings.base_url.rstrip("/")
+    url = f"{base}/info"
+    source = f"Eden AI (GET {url})"
+    return _cached(
+        (base, "", settings.api_key is not None),
+        lambda: _fetch(url, None, settings, lambda body: parse_v3_info(body, source)),
+    )
+
+
+def v3_info(settings: Settings | None = None) -> V3Info:
+    """The v3 subfeatures, modes, models and prices: live from `GET {base}/info` (cached for `INFO_TTL`), else the
+    documented `V3_MODELS` (its `source` says why). Blocking on a cache miss (at most `INFO_TIMEOUT` s)."""
+    settings = _settings(settings)
+    info, problem = _live_v3_info(settings)
+    return info if info is not None else fallback_v3_info(problem)
+
+
+def remember_v3_info(settings: Settings, info: V3Info) -> None:
+    """Keep a /v3/info read elsewhere (`refresh_prices`) as the process's current one for this base URL."""
+    base = settings.base_url.rstrip("/")
+    with _slots_lock:
+        slot = _slots.setdefault((base, "", settings.api_key is not None), _Slot())
+    with slot.lock:
+        slot.value = (info, "")
+        slot.expires = time.monotonic() + INFO_TTL
+
+
+def model_list_prices(
+    settings: Settings | None = None, which: str = "models"
+) -> tuple[dict[str, TokenPrice | None] | None, str]:
+    """The token prices of `GET {base}/{which}` ("models": the LLMs; "embeddings/models"), cached like the info
+    reads; (None, why) when it cannot be read."""
+    settings = _settings(settings)
+    base = settings.base_url.rstrip("/")
+    url = f"{base}/{which}"
+    prices, problem = _cached(
+        (base, which, settings.api_key is not None), lambda: _fetch(url, None, settings, parse_model_list)
+    )
+    return prices, (f"Eden AI (GET {url})" if prices is not None else problem)
+
+
+def llm_prices(settings: Settings | None = None) -> tuple[dict[str, TokenPrice | None], str]:
+    """The LLMs' token prices and where they come from: `GET {base}/models` on a v3 base URL (cached), else the
+    documented fallback (`_prices.snapshot_token_prices`)."""
+    settings = _settings(settings)
+    problem = "the base URL is not a v3 one"
+    if settings.base_url.rstrip("/").rsplit("/", 1)[-1] == "v3":
+        prices, problem = model_list_prices(settings, "models")
+        if prices is not None:
+            return prices, problem
+    return (
+        snapshot_token_prices(),
+        f"edenframe's fallback (the shipped text/chat token prices), Eden AI's unread: {problem}",
+    )
+
+
+def _settings(settings: Settings | None) -> Settings:
+    from ._config import current_settings
+
+    return current_settings() if settings is None else settings
 
 
 def forget_provider_lists() -> None:
@@ -180,12 +249,23 @@ def _fetch(url: str, query: dict[str, str] | None, settings: Settings, parse: Ca
     # A silent server is caught by the run's first-contact check: the list must not add a longer wait before it.
     timeout = min(INFO_TIMEOUT, settings.first_contact_timeout)
 
+    budget = _account_budget(settings)
+    deadline = time.monotonic() + timeout
+
     def get() -> None:
+        started = _take_turn(budget, deadline) if budget is not None else None
+        if budget is not None and started is None:
+            outcome.append((None, f"GET {url} not sent: the account's v3 rate budget had no turn within {timeout:g} s"))
+            return
         try:
             with opener.open(request, timeout=timeout) as response:
                 raw = response.read(_MAX_BODY)
+            if budget is not None:
+                budget.on_status(response.status, started=started)
         except urllib.error.HTTPError as exc:
             exc.close()
+            if budget is not None:
+                budget.on_status(exc.code, started=started)
             outcome.append((None, f"GET {url} answered HTTP {exc.code}"))
             return
         except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, reset, timed out, unresolved
@@ -205,6 +285,26 @@ def _fetch(url: str, query: dict[str, str] | None, settings: Settings, parse: Ca
     if not outcome:
         return None, f"GET {url} gave no answer within {timeout:g} s"
     return outcome[0]
+
+
+def _account_budget(settings: Settings) -> RateBudget | None:
+    """The account's v3 rate budget (shared with the v3 transport): every /v3 call spends it, info reads included."""
+    if settings.base_url.rstrip("/").rsplit("/", 1)[-1] != "v3":
+        return None
+    key = settings.api_key.reveal() if settings.api_key is not None else None
+    rate = settings.rate_limit if settings.rate_limit is not None else V3_DEFAULT_RATE
+    return budget_for(settings.base_url, key, rate=rate)
+
+
+def _take_turn(budget: RateBudget, deadline: float) -> float | None:
+    """Wait (blocking, on this thread) for a start the budget allows; its start time, or None past `deadline`."""
+    while True:
+        booking = budget.reserve()
+        if time.monotonic() + booking.delay > deadline:
+            return None
+        time.sleep(booking.delay)
+        if booking.generation is not None and budget.confirm(booking):
+            return booking.start
 
 
 def _v2_names(entry: Subfeature) -> Callable[[Any], frozenset[str] | None]:
@@ -228,40 +328,6 @@ def _v2_names(entry: Subfeature) -> Callable[[Any], frozenset[str] | None]:
         return frozenset(names)
 
     return parse
-
-
-def _v3_lists(body: Any) -> dict[str, frozenset[str]] | None:
-    """`GET /v3/info` (`FeaturesListResponse`, v3 OpenAPI): 'feature/subfeature' -> its providers."""
-    if not isinstance(body, dict) or not isinstance(body.get("features"), list):
-        return None
-    out: dict[str, frozenset[str]] = {}
-    for feature in body["features"]:
-        feature_name = _name(feature)
-        if not feature_name or not isinstance(feature.get("subfeatures"), list):
-            continue
-        for subfeature in feature["subfeatures"]:
-            subfeature_name = _name(subfeature)
-            if not subfeature_name:
-                continue
-            path = f"{feature_name}/{subfeature_name}"
-            models = subfeature.get("models")
-            out[path] = frozenset(_v3_providers(path, models if isinstance(models, list) else ()))
-    return out
-
-
-def _v3_providers(path: str, models: Iterable[Any]) -> Iterable[str]:
-    """Provider names from `models[]`: each model's `model` is "feature/subfeature/provider[/model]"."""
-    for model in models:
-        if not isinstance(model, dict):
-            continue
-        full = model.get("model")
-        provider = model.get("provider")  # not in the spec's examples, but a plain name if a server sends one
-        if isinstance(full, str) and full.startswith(f"{path}/"):
-            name = full[len(path) + 1 :].split("/", 1)[0].strip()
-        else:
-            name = provider.strip() if isinstance(provider, str) else _name(provider)
-        if name:
-            yield name
 
 
 def _name(obj: Any) -> str | None:

@@ -21,7 +21,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from helpers import serve_v3_tables
 
-from edenframe._providers import _v3_lists
+from edenframe._prices import parse_v3_info
 from edenframe.testing._synthetic import expected_row
 from edenframe.testing._v3 import AccountRateLimit, V3Faults, V3State, v3_routes
 
@@ -446,8 +446,9 @@ async def test_info_lists_v3_subfeatures_with_models_and_prices(serve: Any) -> N
     srv = await serve(providers={"audio/text_to_speech": ["google", "newcomer"]})
     status, body = await srv.get("/v3/info", headers={})
     assert status == 200
-    lists = _v3_lists(body)  # the provider check's own parser reads it
-    assert lists is not None
+    info = parse_v3_info(body)  # the provider check's (and the estimates') own parser reads it
+    assert info is not None
+    lists = {path: info.providers(path) for path in info.models}
     assert "audio/tts" in lists and "audio/text_to_speech" not in lists and "text/sentiment_analysis" not in lists
     assert lists["audio/tts"] == {"google", "newcomer", "synthetic", "local"}
     assert "ocr/financial_parser" in lists and "mindee" in lists["ocr/financial_parser"]

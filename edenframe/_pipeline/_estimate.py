@@ -17,17 +17,23 @@ from ._plan import Plan, Requests
 
 
 def estimate_groups(call: PreparedCall, groups: list[tuple[str, Requests]]) -> dict[str, Any]:
-    """Expected cost of what will be sent, per request item (NaN where no price is known) and in total."""
-    from .._prices import estimate_cost
+    """Expected cost of what will be sent, per request item (NaN where no price is known) and in total, with the
+    notes on what was assumed or is unknown (v3: a page count, an audio length, a model without a price)."""
+    from .._prices import cost_estimator
 
+    # v3 reads its prices from Eden AI (cached; run_frame reads them off the event loop first)
+    estimate = cost_estimator(call.entry, call.settings, call.api)
     per_item: list[list[float]] = []
     unpriced: set[str] = set()
+    notes: set[str] = set()
     for kind, requests in groups:
         costs = []
         for item in requests.items:
             total = 0.0
             for provider in requests.providers:
-                value = estimate_cost(call.entry, provider, item) if TRANSPORTS[kind].remote else 0.0
+                value, note = estimate(provider, item) if TRANSPORTS[kind].remote else (0.0, None)
+                if note:
+                    notes.add(f"{provider}: {note}")
                 if value is None:
                     unpriced.add(provider)
                     total = math.nan
@@ -36,7 +42,7 @@ def estimate_groups(call: PreparedCall, groups: list[tuple[str, Requests]]) -> d
             costs.append(total)
         per_item.append(costs)
     known = [c for costs in per_item for c in costs if not math.isnan(c)]
-    return {"per_item": per_item, "total": float(sum(known)), "unpriced": sorted(unpriced)}
+    return {"per_item": per_item, "total": float(sum(known)), "unpriced": sorted(unpriced), "notes": sorted(notes)}
 
 
 def expected_costs(call: PreparedCall, groups: list[tuple[str, Requests]]) -> dict[str, float]:
@@ -118,6 +124,7 @@ def dry_run_frame(
             "skipped": plan.skipped,
             "estimated_cost": estimate["total"],
             "unpriced_providers": estimate["unpriced"],
+            "price_notes": estimate["notes"],
             "seconds": round(seconds, 3),
         }
     )

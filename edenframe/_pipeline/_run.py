@@ -11,6 +11,7 @@ import pandas as pd
 from .._catalog import Subfeature, get_subfeature
 from .._gc import collector_paused
 from .._local import local_probe
+from .._prices import cost_estimator
 from .._report import RunReport
 from ._call import prepare_call
 from ._estimate import check_budget, dry_run_frame, estimate_groups
@@ -35,6 +36,8 @@ async def run_frame(
     cache = open_run_cache(call)
     try:
         if call.dry_run or call.max_cost is not None:
+            if call.api == "v3":  # v3's prices are read from Eden AI (GET /v3/info): a blocking read, off the loop
+                await asyncio.to_thread(cost_estimator, entry, call.settings, call.api)
             windows = [build_window(call, plan, w, cache) for w in window_ranges(call, plan)]
             groups = [group for window in windows for group in window.groups]
             estimate = estimate_groups(call, groups)

@@ -128,6 +128,8 @@ class EdenEmulator:
         account_rate_limit: float | AccountRateLimit | None = None,
         v3_cost_format: str = "number",
         failing_providers: Collection[str] = (),
+        v3_prices: ReadOnlyMapping[str, Any] | None = None,
+        llm_prices: ReadOnlyMapping[str, tuple[float, float]] | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -188,6 +190,11 @@ class EdenEmulator:
             raise ValueError(f"v3_cost_format is 'number', 'string' or 'alternate', got {v3_cost_format!r}")
         self.v3_cost_format = v3_cost_format  # v3's `cost` as a JSON number, a decimal string, or both in turn
         self.failing_providers = frozenset(failing_providers)  # v3 only: providers failing every request
+        # v3 only: Eden AI's listed prices changed, by model string ("text/moderation/google": (price, per, unit) or
+        # a price alone), served by /v3/info and billed (times cost_factor); LLM (input, output) USD per token by
+        # "provider/model", served by GET /v3/models
+        self.v3_prices = dict(v3_prices or {})
+        self.llm_prices = dict(llm_prices or {})
         self._v3: V3State | None = None
 
         self._rng = random.Random(seed)
@@ -439,6 +446,9 @@ class EdenEmulator:
             failing_providers=self.failing_providers,
             job_seconds=self.job_seconds,
             info_status=self.info_status,
+            prices=self.v3_prices,
+            llm_prices=self.llm_prices,
+            cost_factor=self.cost_factor,
         )
         return self._v3
 

@@ -22,7 +22,11 @@ Shapes and statuses, with the choice made where the documents are silent:
 - `POST /v3/embeddings` is OpenAI-shaped: `{model: "provider/model", input: str | [str]}` ->
   `{object: "list", data: [{object, index, embedding}], model, provider, usage, cost}`; errors as
   `{"error": {message, type, code}}` (400 bad body, 404 unknown model).
-- `GET /v3/info`, `/v3/info/{feature}`, `/v3/info/{feature}/{subfeature}` are public (no key), like the spec says.
+- `GET /v3/info`, `/v3/info/{feature}`, `/v3/info/{feature}/{subfeature}` are public (no key), like the spec says,
+  each model with `pricing: {price, price_unit_quantity, price_unit_type}` (the documented `V3_MODELS`, or
+  `V3State.prices`, which the universal-ai routes then bill). `GET /v3/models` and `/v3/embeddings/models` (public)
+  answer `ListModelsResponse` with OpenRouter's `pricing: {prompt, completion}` in USD per token (the OpenAPI leaves
+  `pricing` free): the shipped table's token prices, with `V3State.llm_prices` for the chat models.
 - Auth: `Authorization: Bearer <key>` on every other route; 401 when missing or wrong.
 - Every `/v3` route spends the account's budget (`AccountRateLimit`, a token bucket): 429
   `{"detail": "Rate limit exceeded", ...}` with a `Retry-After` header, without it, or alternating. `/v3/info` too
@@ -64,6 +68,7 @@ from .._v3_models import (
     V2_ONLY_OPTIONS,
     V3_MAPPINGS,
     V3_SUBFEATURES,
+    ModelPrice,
     V3Field,
     V3Subfeature,
     models_of,
@@ -253,6 +258,14 @@ class V3State:
     shuffle_embeddings: bool = False  # answer `data[]` out of input order (only `index` says which is which)
     max_upload_bytes: int = 100 * 1024 * 1024  # "Default maximum: 100 MB per file"
     info_status: int | None = None  # the info routes answer this HTTP error status instead
+    # Listed prices replacing or adding to the documented ones (`V3_MODELS`), by model string
+    # ("text/moderation/google"): (price, price_unit_quantity, price_unit_type), or a price alone (the documented
+    # quantity and unit kept). Served by the info routes and billed for that model (times `cost_factor`).
+    prices: Mapping[str, Any] = field(default_factory=dict)
+    # LLM token prices by "provider/model": (input, output) USD per token, served by GET /v3/models (the others:
+    # the shipped price table's `text/chat` token price, in and out alike).
+    llm_prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    cost_factor: float = 1.0  # charges of a model priced by `prices` are its listed price times this
     # kept between requests
     uploads: dict[str, Upload] = field(default_factory=dict)
     jobs: dict[str, AsyncJob] = field(default_factory=dict)
@@ -276,6 +289,50 @@ class V3State:
         if _local_entry(sub) is not None:
             names.append("local")
         return names
+
+    def listed(self, sub: V3Subfeature) -> dict[str, ModelPrice | None]:
+        """Every model ("provider[/model]") /v3/info lists for a subfeature, with its listed price: the documented
+        models of the served providers (a provider without one listed bare), with `prices` applied."""
+        documented = {m.model: m for m in models_of(sub.path)}
+        extra = [key[len(sub.path) + 1 :] for key in self.prices if key.startswith(f"{sub.path}/")]
+        out: dict[str, ModelPrice | None] = {}
+        for name in self.served(sub):
+            specs = [m for m in [*documented, *extra] if m.split("/", 1)[0] == name] or [name]
+            for spec in specs:
+                out[spec] = self._priced(sub.path, spec, documented.get(spec))
+        return out
+
+    def _priced(self, path: str, spec: str, documented: ModelPrice | None) -> ModelPrice | None:
+        given = self.prices.get(f"{path}/{spec}")
+        if given is None:
+            return documented
+        if isinstance(given, (int, float)):
+            per, unit = (documented.per, documented.unit) if documented is not None else (1, "request")
+            return ModelPrice(spec, float(given), per, unit)
+        price, per, unit = given
+        return ModelPrice(spec, float(price), int(per), str(unit))
+
+    def billed(self, sub: V3Subfeature, spec: str, data: dict[str, Any], cost: float) -> float:
+        """The charge of one answer: a model priced by `prices` is billed at that price (the emulator's reading of
+        v3 billing: chars of the text input, tokens as chars / 4, one of any other unit per request)."""
+        if f"{sub.path}/{spec}" not in self.prices:
+            return cost
+        price = self._priced(sub.path, spec, None)
+        assert price is not None
+        text = data.get("text")
+        chars = len(text) if isinstance(text, str) else 0
+        quantity = {"char": chars, "token": math.ceil(chars / 4), "free": 0}.get(price.unit, 1)
+        return round(quantity * price.price / (price.per or 1) * self.cost_factor, 12)
+
+    def token_prices(self, path: str) -> dict[str, tuple[float, float]]:
+        """The (input, output) USD per token of the models of the shipped price table's `path` ("text/chat",
+        "text/embeddings") named "provider/model", with `llm_prices` applied (chat only)."""
+        from .._prices import snapshot_token_prices
+
+        out = {key: (p.input, p.output) for key, p in snapshot_token_prices(path).items() if p is not None}
+        if path == "text/chat":
+            out.update({k: (float(a), float(b)) for k, (a, b) in self.llm_prices.items()})
+        return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -384,6 +441,11 @@ def _invalid(*problems: tuple[list[str | int], str, str]) -> web.Response:
 def _openai_error(status: int, message: str, type_: str, code: str | int | None = None) -> web.Response:
     """The OpenAI-shaped error of `/v3/embeddings` and the other OpenAI-compatible routes."""
     return _json({"error": {"message": message, "type": type_, "code": code}}, status)
+
+
+def _decimal(value: float) -> str:
+    """A price as a decimal string ("0.0000006", never "6e-07")."""
+    return format(value, ".12f").rstrip("0").rstrip(".") or "0"
 
 
 def _seconds(value: float) -> str:
@@ -681,6 +743,7 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
             if sub.path == "image/generation" and state.flat_image_generation:
                 items = output.get("items") or [{}]
                 output = {"image": items[0].get("image"), "image_resource_url": items[0].get("image_resource_url")}
+            cost = state.billed(sub, spec, data, cost)
             _bill(job, spec, cost)
             result: dict[str, Any] = {"status": "success", "provider": provider, "output": output, "error": None}
             result["cost"] = cost
@@ -961,21 +1024,40 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
     # -- discovery ------------------------------------------------------------------------------------------------
 
     def _models(sub: V3Subfeature) -> list[dict[str, Any]]:
-        documented = {m.model: m for m in models_of(sub.path)}
         out = []
-        for name in state.served(sub):
-            specs = [m for m in documented if m.split("/", 1)[0] == name] or [name]
-            for spec in specs:
-                model: dict[str, Any] = {"model": f"{sub.path}/{spec}", "provider": name}
-                price = documented.get(spec)
-                if price is not None:
-                    model["pricing"] = {
-                        "price": price.price,
-                        "price_unit_quantity": price.per,
-                        "price_unit_type": price.unit,
-                    }
-                out.append(model)
+        for spec, price in state.listed(sub).items():
+            model: dict[str, Any] = {"model": f"{sub.path}/{spec}", "provider": spec.split("/", 1)[0]}
+            if price is not None:  # GEN's `models[].pricing.{price, price_unit_quantity, price_unit_type}`
+                model["pricing"] = {
+                    "price": price.price,
+                    "price_unit_quantity": price.per,
+                    "price_unit_type": price.unit,
+                }
+            out.append(model)
         return out
+
+    def _model_objects(path: str) -> dict[str, Any]:
+        """`ListModelsResponse` (OpenAPI): `{object: "list", data: [ModelObject]}`. The OpenAPI leaves
+        `pricing` a free object; the emulator sends OpenRouter's `{prompt, completion}`, USD per token as decimal
+        strings."""
+        data = []
+        for key, (price_in, price_out) in sorted(state.token_prices(path).items()):
+            provider, _, name = key.partition("/")
+            pricing = {"prompt": _decimal(price_in), "completion": _decimal(price_out)}
+            data.append(
+                {
+                    "id": key,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": provider,
+                    "model_name": name,
+                    "pricing": pricing,
+                    "list_pricing": pricing,
+                    "capabilities": {},
+                    "regions": [],
+                }
+            )
+        return {"object": "list", "data": data}
 
     def _subfeature_info(sub: V3Subfeature) -> dict[str, Any]:
         return {
@@ -1012,6 +1094,14 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
                 ]
             }
         )
+
+    @endpoint("GET", "/v3/models", public=True)
+    async def llm_models(request: web.Request, data: Any) -> web.StreamResponse:
+        return _info_fault() or _json(_model_objects("text/chat"))
+
+    @endpoint("GET", "/v3/embeddings/models", public=True)
+    async def embedding_models(request: web.Request, data: Any) -> web.StreamResponse:
+        return _info_fault() or _json(_model_objects("text/embeddings"))
 
     @endpoint("GET", "/v3/info/{feature}", public=True)
     async def feature_info(request: web.Request, data: Any) -> web.StreamResponse:

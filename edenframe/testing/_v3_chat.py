@@ -379,7 +379,11 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)  # ~4 characters a token, like the embeddings route
 
 
-def _price(model: str, tokens: int) -> float:
+def _price(state: V3State, model: str, prompt_tokens: int, completion_tokens: int) -> float:
+    given = state.llm_prices.get(model)  # the prices GET /v3/models serves for it, when a test changed them
+    if given is not None:
+        return round(prompt_tokens * given[0] + completion_tokens * given[1], 12)
+    tokens = prompt_tokens + completion_tokens
     table = load_prices()
     price = table.price("text/chat", model) or table.price("text/generation", model)
     return price.cost(tokens) if price is not None else tokens * FALLBACK_PRICE_PER_TOKEN
@@ -440,7 +444,7 @@ def chat_routes(state: ChatState) -> web.RouteTableDef:
         if limit is not None and _tokens(content) > limit:
             content, finish = content[: limit * 4], "length"
         prompt_tokens, completion_tokens = _tokens(_prompt(messages)), _tokens(content)
-        cost = _price(answered_by, prompt_tokens + completion_tokens)
+        cost = _price(state, answered_by, prompt_tokens, completion_tokens)
         state.spent += cost
         state.charge(job="chat", name=None, provider=answered_by, cost=cost)
         body: dict[str, Any] = {
