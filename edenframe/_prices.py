@@ -380,12 +380,21 @@ def estimate_cost(
 # Live prices
 
 
+def _is_v3(base_url: str) -> bool:
+    return base_url.rstrip("/").rsplit("/", 1)[-1] == "v3"
+
+
 def _endpoint(base_url: str) -> str:
+    """v2: `GET {base}/info/provider_subfeatures/`; v3: `GET {base}/info` (every subfeature with its prices)."""
+    if _is_v3(base_url):
+        return f"{base_url.rstrip('/')}/info"
     return f"{base_url.rstrip('/')}/{PROVIDER_SUBFEATURES_PATH}"
 
 
-def _filters(feature: str | None, subfeature: str | None) -> dict[str, str]:
+def _filters(feature: str | None, subfeature: str | None, base_url: str = "") -> dict[str, str]:
     params: dict[str, str] = {}
+    if _is_v3(base_url):
+        return params  # /v3/info takes no filters: the table is filtered after the read
     if feature is not None:
         params["feature__name"] = feature
     if subfeature is not None:
@@ -393,13 +402,29 @@ def _filters(feature: str | None, subfeature: str | None) -> dict[str, str]:
     return params
 
 
-def _table_from_body(status: int, body: Any, url: str) -> PriceTable:
+def _table_from_body(
+    status: int, body: Any, url: str, settings: Any = None, feature: str | None = None, subfeature: str | None = None
+) -> PriceTable:
     from ._errors import APIError
     from ._transport.http import describe_error
 
-    if status != 200 or not isinstance(body, list):
-        detail = describe_error(body) if status != 200 else f"expected a JSON list, got {type(body).__name__}"
+    v3 = settings is not None and _is_v3(settings.base_url)
+    info = parse_v3_info(body, f"Eden AI (GET {url})") if v3 and status == 200 else None
+    if status != 200 or (not v3 and not isinstance(body, list)) or (v3 and info is None):
+        shape = "a FeaturesListResponse object" if v3 else "a JSON list"
+        detail = describe_error(body) if status != 200 else f"expected {shape}, got {type(body).__name__}"
         raise APIError(f"GET {url} failed: HTTP {status}: {detail}", status=status, body=body)
+    if info is not None:
+        from ._providers import remember_v3_info
+
+        remember_v3_info(settings, info)  # the estimates of this process use what was just read
+        table = info.table()
+        kept = {
+            path: entries
+            for path, entries in table.prices.items()
+            if feature in (None, path.split("/", 1)[0]) and subfeature in (None, path.split("/", 1)[1])
+        }
+        return PriceTable(kept, snapshot=f"live: {url}")
     snapshot = load_prices()
     return PriceTable.from_provider_subfeatures(body, defaults=snapshot.defaults, snapshot=f"live: {url}")
 
@@ -427,7 +452,7 @@ async def arefresh_prices(
             headers["Authorization"] = f"Bearer {api_key}"
         request_timeout = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
         async with session_or_base_url.get(
-            url, params=_filters(feature, subfeature), headers=headers, timeout=request_timeout
+            url, params=_filters(feature, subfeature, settings.base_url), headers=headers, timeout=request_timeout
         ) as response:
             status = response.status
             text = await response.text()
@@ -435,15 +460,22 @@ async def arefresh_prices(
             body: Any = json.loads(text) if text else None
         except ValueError:
             body = text
-        return _table_from_body(status, body, url)
+        return _table_from_body(status, body, url, settings, feature, subfeature)
 
     from ._transport.http import call, open_session
 
     settings = current_settings(api_key=api_key, base_url=session_or_base_url or base_url, request_timeout=timeout)
     url = _endpoint(settings.base_url)
+    limiter = None
+    if _is_v3(settings.base_url):  # every /v3 call spends the account's budget, info reads included
+        from ._providers import _account_budget
+
+        limiter = _account_budget(settings)
     async with open_session(settings) as session:
-        status, body = await call(session, settings, "GET", url, params=_filters(feature, subfeature))
-    return _table_from_body(status, body, url)
+        status, body = await call(
+            session, settings, "GET", url, params=_filters(feature, subfeature, settings.base_url), limiter=limiter
+        )
+    return _table_from_body(status, body, url, settings, feature, subfeature)
 
 
 def refresh_prices(
@@ -455,7 +487,9 @@ def refresh_prices(
     subfeature: str | None = None,
     timeout: float | None = None,
 ) -> PriceTable:
-    """Eden AI's current prices, from `GET {base_url}/info/provider_subfeatures/` (Bearer `api_key`).
+    """Eden AI's current prices, from `GET {base_url}/info/provider_subfeatures/` (Bearer `api_key`), or on a v3
+    base URL from `GET {base_url}/info` (a table keyed by v3 path, "audio/tts", and "provider[/model]"; the v3
+    estimates of this process use it from then on, instead of the read they keep for an hour).
 
     `session_or_base_url` is a base URL ("https://api.edenai.run/v2", or an `EdenEmulator`'s `base_url`), None
     for the configured one, or a blocking HTTP session with a `requests`-style `get()` (then `base_url` names the
@@ -470,17 +504,19 @@ def refresh_prices(
     if session_or_base_url is not None and not isinstance(session_or_base_url, str):
         from ._config import current_settings
 
-        url = _endpoint(current_settings(base_url=base_url).base_url)
+        settings = current_settings(base_url=base_url)
+        url = _endpoint(settings.base_url)
         headers = {"Accept": "application/json"}
         if api_key is not None:
             headers["Authorization"] = f"Bearer {api_key}"
-        response = session_or_base_url.get(url, params=_filters(feature, subfeature), headers=headers, timeout=timeout)
+        params = _filters(feature, subfeature, settings.base_url)
+        response = session_or_base_url.get(url, params=params, headers=headers, timeout=timeout)
         status = int(getattr(response, "status_code", getattr(response, "status", 0)))
         try:
             body = response.json()
         except ValueError:
             body = getattr(response, "text", None)
-        return _table_from_body(status, body, url)
+        return _table_from_body(status, body, url, settings, feature, subfeature)
 
     from ._blocking import run_sync
 
