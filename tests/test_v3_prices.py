@@ -244,3 +244,10 @@ def test_chat_cost_falls_back_to_the_shipped_token_prices(v3: Callable[..., Eden
     assert chat_cost("openai/gpt-4o-mini", {"prompt_tokens": 10, "completion_tokens": 20}) == pytest.approx(
         30 * per_token
     )
+
+
+def test_a_local_only_dry_run_on_v3_reads_no_prices(v3: Callable[..., EdenEmulator]) -> None:
+    emu = v3()
+    plan = frame().eden.sentiment("text", providers="local", dry_run=True)
+    assert plan.attrs["edenframe"]["estimated_cost"] == 0.0
+    assert emu.calls == []  # the offline engine is free: nothing to price, nothing to ask Eden AI

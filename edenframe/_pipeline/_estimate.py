@@ -21,8 +21,9 @@ def estimate_groups(call: PreparedCall, groups: list[tuple[str, Requests]]) -> d
     notes on what was assumed or is unknown (v3: a page count, an audio length, a model without a price)."""
     from .._prices import cost_estimator
 
-    # v3 reads its prices from Eden AI (cached; run_frame reads them off the event loop first)
-    estimate = cost_estimator(call.entry, call.settings, call.api)
+    # v3 reads its prices from Eden AI (cached; run_frame reads them off the event loop first); not for local runs
+    remote = any(TRANSPORTS[kind].remote for kind, _ in groups)
+    estimate = cost_estimator(call.entry, call.settings, call.api) if remote else None
     per_item: list[list[float]] = []
     unpriced: set[str] = set()
     notes: set[str] = set()
@@ -31,7 +32,7 @@ def estimate_groups(call: PreparedCall, groups: list[tuple[str, Requests]]) -> d
         for item in requests.items:
             total = 0.0
             for provider in requests.providers:
-                value, note = estimate(provider, item) if TRANSPORTS[kind].remote else (0.0, None)
+                value, note = estimate(provider, item) if estimate and TRANSPORTS[kind].remote else (0.0, None)
                 if note:
                     notes.add(f"{provider}: {note}")
                 if value is None:

@@ -36,7 +36,8 @@ async def run_frame(
     cache = open_run_cache(call)
     try:
         if call.dry_run or call.max_cost is not None:
-            if call.api == "v3":  # v3's prices are read from Eden AI (GET /v3/info): a blocking read, off the loop
+            if call.api == "v3" and not all(call.in_process(p) for p in call.providers):
+                # v3's prices are read from Eden AI (GET /v3/info): a blocking read, off the event loop
                 await asyncio.to_thread(cost_estimator, entry, call.settings, call.api)
             windows = [build_window(call, plan, w, cache) for w in window_ranges(call, plan)]
             groups = [group for window in windows for group in window.groups]
