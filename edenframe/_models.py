@@ -52,7 +52,7 @@ def models(subfeature: str, *, base_url: str | None = None, api_key: str | None 
     RuntimeWarning says why. Unknown names raise ValidationError with close matches.
     """
     settings = current_settings(base_url=_v3_url(base_url), api_key=api_key)
-    if settings.base_url.rstrip("/").rsplit("/", 1)[-1] != "v3":
+    if api_of(settings.base_url) != "v3":
         settings = current_settings(base_url=_v3_sibling(settings.base_url), api_key=api_key)
     kind, path = _resolve(subfeature)
     if kind == "llm":

@@ -50,6 +50,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._config import api_of
+
 if TYPE_CHECKING:
     import aiohttp
 
@@ -380,20 +382,16 @@ def estimate_cost(
 # Live prices
 
 
-def _is_v3(base_url: str) -> bool:
-    return base_url.rstrip("/").rsplit("/", 1)[-1] == "v3"
-
-
 def _endpoint(base_url: str) -> str:
     """v2: `GET {base}/info/provider_subfeatures/`; v3: `GET {base}/info` (every subfeature with its prices)."""
-    if _is_v3(base_url):
+    if api_of(base_url) == "v3":
         return f"{base_url.rstrip('/')}/info"
     return f"{base_url.rstrip('/')}/{PROVIDER_SUBFEATURES_PATH}"
 
 
 def _filters(feature: str | None, subfeature: str | None, base_url: str = "") -> dict[str, str]:
     params: dict[str, str] = {}
-    if _is_v3(base_url):
+    if api_of(base_url) == "v3":
         return params  # /v3/info takes no filters: the table is filtered after the read
     if feature is not None:
         params["feature__name"] = feature
@@ -408,7 +406,7 @@ def _table_from_body(
     from ._errors import APIError
     from ._transport.http import describe_error
 
-    v3 = settings is not None and _is_v3(settings.base_url)
+    v3 = settings is not None and api_of(settings.base_url) == "v3"
     info = parse_v3_info(body, f"Eden AI (GET {url})") if v3 and status == 200 else None
     if status != 200 or (not v3 and not isinstance(body, list)) or (v3 and info is None):
         shape = "a FeaturesListResponse object" if v3 else "a JSON list"
@@ -467,7 +465,7 @@ async def arefresh_prices(
     settings = current_settings(api_key=api_key, base_url=session_or_base_url or base_url, request_timeout=timeout)
     url = _endpoint(settings.base_url)
     limiter = None
-    if _is_v3(settings.base_url):  # every /v3 call spends the account's budget, info reads included
+    if api_of(settings.base_url) == "v3":  # every /v3 call spends the account's budget, info reads included
         from ._providers import _account_budget
 
         limiter = _account_budget(settings)

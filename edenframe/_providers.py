@@ -11,6 +11,12 @@ from the event loop.
 
 Names are matched case-insensitively and returned in Eden AI's spelling ("Google" runs as "google"); a
 `provider/model` string is checked on its provider part, and the model part is kept as given.
+
+On v3, an entry that runs through an LLM (`v3_universal.chat_of`: sentiment and the other subfeatures with no v3
+expert model, generation, chat, prompts) names LLM models instead: each must be a 'provider/model' string
+(anything else is refused with the ways out) listed by `GET {base}/models` (OA-06 `ListModelsResponse`,
+`data[].id`); an unknown one is refused with close matches. When that list cannot be read, the form alone is
+checked: LLM models change too often for a built-in list to refuse a name.
 """
 
 from __future__ import annotations
@@ -28,11 +34,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ._catalog import Subfeature, all_subfeatures
-from ._config import V3_DEFAULT_RATE, Settings
+from ._config import V3_DEFAULT_RATE, Settings, api_of
 from ._errors import ValidationError
 from ._prices import TokenPrice, V3Info, fallback_v3_info, parse_model_list, parse_v3_info, snapshot_token_prices
 from ._transport.local import LOCAL
 from ._transport.rate_budget import RateBudget, budget_for
+from ._transport.v3_universal import chat_of, is_llm_model, llm_refusal
 from ._v3_models import V3_MAPPINGS
 from ._validate import close_matches
 
@@ -63,6 +70,8 @@ def checked_providers(
     remote = [p for p in providers if p != LOCAL]
     if not remote:
         return tuple(providers)
+    if api_of(settings.base_url) == "v3" and chat_of(entry) is not None:
+        return _checked_models(entry, providers, settings, option)
     listing = provider_list(entry, settings)
     folded: dict[str, str | None] = {}
     for name in listing.names:  # two listed names equal but for case: neither is guessed
@@ -79,6 +88,41 @@ def checked_providers(
         out.append(f"{canonical}{slash}{model}")
     if len(set(out)) != len(out):
         raise ValidationError(f"{option} names the same provider twice: {list(providers)} (as {out})")
+    return tuple(out)
+
+
+def _checked_models(entry: Subfeature, providers: Sequence[str], settings: Settings, option: str) -> tuple[str, ...]:
+    """LLM models ('provider/model') in Eden AI's spelling, checked against `GET {base}/models` (see the module)."""
+    for spec in providers:
+        if spec != LOCAL and not is_llm_model(spec):
+            raise ValidationError(llm_refusal(entry, spec, option))
+    url = f"{settings.base_url.rstrip('/')}/models"
+    prices, problem = model_list_prices(settings, "models")
+    models = frozenset(prices or ())
+    if not models:
+        log.debug("edenframe: LLM model names checked by their form only: %s", problem or f"GET {url} lists none")
+        out = list(providers)
+    else:
+        folded: dict[str, str | None] = {}
+        for name in models:
+            folded[name.casefold()] = None if name.casefold() in folded else name
+        out = []
+        for spec in providers:
+            canonical = spec if spec == LOCAL or spec in models else folded.get(spec.strip().casefold())
+            if canonical is None:
+                provider = spec.split("/", 1)[0].strip().casefold()
+                same = sorted(m for m in models if m.split("/", 1)[0].casefold() == provider)
+                hint = close_matches(spec.casefold(), [m.casefold() for m in models])
+                shown = (
+                    f" {provider}'s models: {', '.join(same[:20])}{', ...' if len(same) > 20 else ''}." if same else ""
+                )
+                raise ValidationError(
+                    f"{option}: {spec!r} is not an LLM model Eden AI lists (GET {url}) for {entry.method}().{hint}"
+                    f"{shown} Name a listed 'provider/model', e.g. 'openai/gpt-4o-mini'."
+                )
+            out.append(canonical)
+    if len(set(out)) != len(out):
+        raise ValidationError(f"{option} names the same model twice: {list(providers)} (as {out})")
     return tuple(out)
 
 
@@ -105,7 +149,7 @@ def provider_list(entry: Subfeature, settings: Settings) -> ProviderList:
     base = settings.base_url.rstrip("/")
     # a server may answer a keyed read and refuse an anonymous one: they are kept apart (the key itself is not kept)
     keyed = settings.api_key is not None
-    if base.rsplit("/", 1)[-1] == "v3":
+    if api_of(base) == "v3":
         url = f"{base}/info"
         info, problem = _live_v3_info(settings)
         # /v3/info names subfeatures in v3's naming (text to speech is audio/tts): look the entry up by its v3 path
@@ -177,7 +221,7 @@ def llm_prices(settings: Settings | None = None) -> tuple[dict[str, TokenPrice |
     documented fallback (`_prices.snapshot_token_prices`)."""
     settings = _settings(settings)
     problem = "the base URL is not a v3 one"
-    if settings.base_url.rstrip("/").rsplit("/", 1)[-1] == "v3":
+    if api_of(settings.base_url) == "v3":
         prices, problem = model_list_prices(settings, "models")
         if prices is not None:
             return prices, problem
@@ -289,7 +333,7 @@ def _fetch(url: str, query: dict[str, str] | None, settings: Settings, parse: Ca
 
 def _account_budget(settings: Settings) -> RateBudget | None:
     """The account's v3 rate budget (shared with the v3 transport): every /v3 call spends it, info reads included."""
-    if settings.base_url.rstrip("/").rsplit("/", 1)[-1] != "v3":
+    if api_of(settings.base_url) != "v3":
         return None
     key = settings.api_key.reveal() if settings.api_key is not None else None
     rate = settings.rate_limit if settings.rate_limit is not None else V3_DEFAULT_RATE

@@ -178,9 +178,9 @@ def _charge(outcome: Outcome, providers: tuple[str, ...]) -> tuple[float, bool]:
             complete = False
             continue
         cost = obj.get("cost")
-        if isinstance(cost, (int, float)) and not isinstance(cost, bool):
+        if isinstance(cost, (int, float)) and not isinstance(cost, bool) and cost == cost:
             total += cost
-        else:
+        else:  # no cost, or NaN (an LLM whose price is unknown): the actual charge is unknown
             complete = False
         if obj.get("status") not in (None, "success"):
             complete = False

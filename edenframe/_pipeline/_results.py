@@ -93,8 +93,9 @@ def absorb(
                         error = None if status is None or status == "success" else _failure(provider, obj, status)
                         cost = obj.get("cost")
                         if cost.__class__ is float or (isinstance(cost, (int, float)) and not isinstance(cost, bool)):
-                            costs[first] += cost
-                            charged += cost
+                            costs[first] += cost  # NaN (a price nobody knows) shows on the row, never as 0
+                            if cost == cost:
+                                charged += cost
                 if error is not None:
                     for unit in units:
                         result.set_error(unit, error)
@@ -114,6 +115,8 @@ def absorb(
                 for unit, record in zip(units, packed, strict=True):
                     if record is None:
                         result.set_error(unit, f"the provider returned no {pack_field} entry for this input")
+                    elif record.get("status") == "fail":  # this input alone failed (v3 asks an LLM per text)
+                        result.set_error(unit, _failure(provider, record, "fail") or "failed")
                     else:
                         result.set_record(unit, record)
                         if keep:

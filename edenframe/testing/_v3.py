@@ -1040,23 +1040,27 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
         """`ListModelsResponse` (OpenAPI): `{object: "list", data: [ModelObject]}`. The OpenAPI leaves
         `pricing` a free object; the emulator sends OpenRouter's `{prompt, completion}`, USD per token as decimal
         strings."""
+        prices = state.token_prices(path)
+        listed = getattr(state, "llm_models", None) if path == "text/chat" else None  # ChatState's own list
         data = []
-        for key, (price_in, price_out) in sorted(state.token_prices(path).items()):
+        for key in dict.fromkeys(listed) if listed is not None else sorted(prices):
             provider, _, name = key.partition("/")
-            pricing = {"prompt": _decimal(price_in), "completion": _decimal(price_out)}
-            data.append(
-                {
-                    "id": key,
-                    "object": "model",
-                    "created": 0,
-                    "owned_by": provider,
-                    "model_name": name,
-                    "pricing": pricing,
-                    "list_pricing": pricing,
-                    "capabilities": {},
-                    "regions": [],
+            model: dict[str, Any] = {
+                "id": key,
+                "object": "model",
+                "created": 0,
+                "owned_by": provider,
+                "model_name": name,
+                "capabilities": {},
+                "regions": [],
+            }
+            if key in prices:  # a listed model without a known price is listed without one
+                price_in, price_out = prices[key]
+                model["pricing"] = model["list_pricing"] = {
+                    "prompt": _decimal(price_in),
+                    "completion": _decimal(price_out),
                 }
-            )
+            data.append(model)
         return {"object": "list", "data": data}
 
     def _subfeature_info(sub: V3Subfeature) -> dict[str, Any]:

@@ -31,6 +31,10 @@ Shapes and statuses, with the choice made where the documents are silent:
   `failing_providers` / `provider_fail_inputs` (502 once the model and its fallbacks have all failed), matched on
   the last user message's text.
 
+`GET /v3/models` (public) is served with the other public v3 listings in `_v3.py`: `ChatState.llm_models` when
+given, else the price table's LLM models. Clients check model names against it; the chat route itself answers any
+'provider/model' (a client's check is what is under test, not the server's).
+
 Mounting beside the v3 table, in `_server.py`'s `ROUTE_TABLES`: `lambda emu: chat_routes(emu._v3)` once the
 emulator keeps a `ChatState` as `_v3` (shared with `v3_routes`), or `lambda emu: chat_routes(ChatState(api_key=
 emu.api_key))`. The emulator's middlewares already record every request, so its state keeps `record` a no-op; the
@@ -46,7 +50,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +80,7 @@ class ChatState(V3State):
 
     invalid_share: float = 0.0  # share of answers deliberately invalid (not JSON, or breaking the schema)
     chat_cost: bool = False  # add Eden's `cost` (number or string per `cost_format`) to the chat answer
+    llm_models: Collection[str] | None = None  # what GET /v3/models lists; None: the price table's LLM models
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.invalid_share <= 1.0:
@@ -479,6 +484,7 @@ def chat_routes(state: ChatState) -> web.RouteTableDef:
     public(completions)
     for path in (CHAT_PATH, CHAT_PATH + "/"):
         routes.post(path)(completions)
+
     return routes
 
 
