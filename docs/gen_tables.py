@@ -12,7 +12,8 @@ Blocks:
 
 * `subfeatures FEATURE`: for every subfeature of FEATURE (text, translation, image, ocr, audio), the method, its
   parameters and its output columns with their dtypes, from `edenframe.all_subfeatures()`.
-* `methods`: one row per subfeature: feature, method, API path, offline or not.
+* `methods`: one row per subfeature: feature, method, API path (marked when only v3 has it), offline or not.
+* `v3-methods`: the methods of v3's own subfeatures: method, subfeature, mode (sync or async), input, providers.
 * `local`: the subfeatures the offline `local` provider implements, with the pip extra they need.
 * `settings`: the settings `edenframe.configure()` accepts, with defaults and the source comment.
 
@@ -52,7 +53,7 @@ DOCS = Path(__file__).resolve().parent
 COMMAND = "python docs/gen_tables.py"
 
 # `<!-- generated: NAME [ARG] (any note) -->` opens a block, `<!-- end generated[: ...] -->` closes it.
-_START = re.compile(r"^<!--\s*generated:\s*(?P<name>[a-z-]+)(?:\s+(?P<arg>[a-z_]+))?(?:\s*\([^)]*\))?\s*-->\s*$")
+_START = re.compile(r"^<!--\s*generated:\s*(?P<name>[a-z0-9-]+)(?:\s+(?P<arg>[a-z_]+))?(?:\s*\([^)]*\))?\s*-->\s*$")
 _END = re.compile(r"^<!--\s*end generated\b[^>]*-->\s*$")
 # The markers of the first version, which the build replaced and the sources did not show.
 _OLD_MARKER = re.compile(r"<!--\s*edenframe:[a-z-]+")
@@ -238,6 +239,8 @@ def render(name: str, arg: str | None, where: str = "") -> str:
         return "\n\n".join(subfeature_section(entry) for entry in entries)
     if name == "methods":
         return methods_table()
+    if name == "v3-methods":
+        return v3_methods_table()
     if name == "local":
         return local_table()
     if name == "settings":
@@ -255,7 +258,8 @@ def subfeature_section(entry: Subfeature) -> str:
     else:
         facts.append("No offline implementation: name the provider(s) with `providers=`.")
     if entry.providers:
-        facts.append(f"Providers in Eden AI's schema: {', '.join(f'`{p}`' for p in entry.providers)}.")
+        where = "v3 documentation" if entry.v3_only else "schema"
+        facts.append(f"Providers in Eden AI's {where}: {', '.join(f'`{p}`' for p in entry.providers)}.")
     if entry.pack is not None and entry.pack.max_items > 1:
         facts.append(f"Up to {entry.pack.max_items} rows are packed into one request.")
     if entry.max_input_chars:
@@ -296,6 +300,11 @@ def signature(entry: Subfeature) -> str:
 
 
 def _input_label(entry: Subfeature) -> str:
+    if entry.input_kind == "file" and entry.v3_only:
+        return (
+            f"file URLs (sent as `{entry.input_field}`), local paths or bytes (uploaded once per content with "
+            "`POST /v3/upload` and sent by `file_id`)"
+        )
     if entry.input_kind == "file":
         return f"file URLs (sent as `{entry.input_field}`), local paths or bytes (uploaded)"
     if entry.input_kind == "texts":
@@ -335,7 +344,23 @@ def methods_table() -> str:
     for entry in edenframe.all_subfeatures():
         page = f"features/{entry.feature}.md#{entry.method}"
         offline = "yes" if has_local(entry.path) else ""
-        lines.append(f"| {entry.feature} | [`{entry.method}`]({page}) | `{entry.path}` | {offline} |")
+        only = " (v3 only)" if entry.v3_only else ""
+        lines.append(f"| {entry.feature} | [`{entry.method}`]({page}) | `{entry.path}`{only} | {offline} |")
+    return "\n".join(lines)
+
+
+def v3_methods_table() -> str:
+    from edenframe._v3_models import V3_SUBFEATURES
+
+    lines = ["| method | Eden AI subfeature | mode | input | providers |", "|---|---|---|---|---|"]
+    for entry in edenframe.all_subfeatures():
+        if not entry.v3_only:
+            continue
+        page = f"features/{entry.feature}.md#{entry.method}"
+        mode = V3_SUBFEATURES[entry.path].mode
+        kind = "file (URL, path or bytes)" if entry.input_kind == "file" else "text"
+        providers = ", ".join(f"`{p}`" for p in entry.providers)
+        lines.append(f"| [`{entry.method}`]({page}) | `{entry.path}` | {mode} | {kind} | {providers} |")
     return "\n".join(lines)
 
 

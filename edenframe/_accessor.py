@@ -178,6 +178,8 @@ def _method_doc(entry: Subfeature) -> str:
     lines = [entry.summary, "", f"Eden AI subfeature ``{entry.path}``, one request per distinct row value."]
     if entry.pack is not None and entry.pack.max_items > 1:
         lines.append(f"Up to {entry.pack.max_items} rows are packed into one request.")
+    if entry.v3_only:
+        lines.append(entry.notes)  # v3 only (and async where it is): say so where users look first
     lines += ["", "Parameters", "----------"]
     lines.append("column : the input column, by position or as column= (omit on a Series)")
     lines.append(

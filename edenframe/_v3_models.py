@@ -228,9 +228,11 @@ PLAGIA_DETECTION = struct(
     plagia_score=FLOAT,
     items=items_of(text=STR, candidates=items_of(url=STR, plagia_score=FLOAT, prediction=STR, plagiarized_text=STR)),
 )
-# `prediction` is an "enum" whose values the pages do not list: kept as a string.
-IMAGE_AI_DETECTION = struct(ai_score=FLOAT, prediction=STR)
-DEEPFAKE_DETECTION = struct(deepfake_score=FLOAT, prediction=STR)
+# `prediction` is an "enum" whose values the v3 pages do not list; the v2 OpenAPI (2026-05) gives them for the same
+# provider dataclasses (ImageaiDetectionAiDetectionDataClassPredictionEnum, PredictionB20Enum). A label outside
+# the list still arrives: the frame keeps it as an extra category.
+IMAGE_AI_DETECTION = struct(ai_score=FLOAT, prediction=enum("ai-generated", "original"))
+DEEPFAKE_DETECTION = struct(deepfake_score=FLOAT, prediction=enum("deepfake", "original"))
 BACKGROUND_REMOVAL = struct(image_b64=STR, image_resource_url=STR)
 FACE_COMPARE = struct(items=items_of(confidence=FLOAT, bounding_box=struct(**_fields("top left height width", FLOAT))))
 FACE_RECOGNITION = struct(items=items_of(confidence=FLOAT, face_id=STR))
@@ -341,7 +343,10 @@ _SUBFEATURES: tuple[V3Subfeature, ...] = (
     V3Subfeature(
         "text/plagia_detection",
         "sync",
-        (_text("Text content on which plagiarism detection will be run"), V3Field("title", STR)),
+        (
+            _text("Text content on which plagiarism detection will be run"),
+            V3Field("title", STR, description="Content title"),
+        ),
         output=PLAGIA_DETECTION,
         method="detect_plagiarism",
         summary="The plagiarism score of each text, with the passages found elsewhere and where.",
@@ -474,10 +479,18 @@ _SUBFEATURES: tuple[V3Subfeature, ...] = (
         "async",
         (
             _file("Audio file ID from /v3/upload or direct file URL"),
-            V3Field("language", STR),
-            V3Field("speakers", INT),
-            V3Field("profanity_filter", BOOL),
-            V3Field("vocabulary", list_of(STR)),
+            V3Field("language", STR, description="Language code in ISO format (e.g., 'en', 'fr', 'es')"),
+            V3Field("speakers", INT, description="Number of speakers present in the audio"),
+            V3Field(
+                "profanity_filter",
+                BOOL,
+                description="Whether to filter profanity and replace inappropriate words with a series of asterisks",
+            ),
+            V3Field(
+                "vocabulary",
+                list_of(STR),
+                description="List of words or composed words to be detected by the speech to text engine",
+            ),
         ),
         output=SPEECH_TO_TEXT,
         method="speech_to_text",

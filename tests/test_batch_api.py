@@ -54,7 +54,7 @@ def test_provider_with_model_slug(emulator: EdenEmulator) -> None:
     assert out["sentiment_analysis_openai_gpt_4o_error"].isna().all()
 
 
-TEXT_SUBFEATURES = [e for e in edenframe._catalog.all_subfeatures() if e.input_kind != "file"]
+TEXT_SUBFEATURES = [e for e in edenframe._catalog.all_subfeatures() if e.input_kind != "file" and not e.v3_only]
 
 
 @pytest.mark.parametrize("entry", TEXT_SUBFEATURES, ids=lambda e: e.path)

@@ -1,4 +1,5 @@
-"""The catalog: 33 entries with their method names, and their schemas checked against Eden AI's own samples and specs.
+"""The catalog: 33 v2 entries and v3's own subfeatures with their method names, and their schemas checked against
+Eden AI's own samples and specs.
 
 The contract tests read `../shared/eden-api/` (next to the repository, present in CI) and skip when it is absent.
 """
@@ -58,6 +59,17 @@ METHODS = {
     "ocr/identity_parser": "parse_identity",
     "audio/text_to_speech": "text_to_speech",
 }
+# v3's own subfeatures (DESIGN section 7), after the v2 ones, with the methods `_v3_models` names.
+V3_METHODS = {
+    "text/ai_detection": "detect_ai_text",
+    "text/plagia_detection": "detect_plagiarism",
+    "ocr/ocr_async": "ocr_async",
+    "ocr/ocr_tables_async": "ocr_tables",
+    "image/ai_detection": "detect_ai_image",
+    "image/background_removal": "remove_background",
+    "image/deepfake_detection": "detect_deepfake",
+    "audio/speech_to_text_async": "speech_to_text",
+}
 
 # Request options every subfeature takes (wire-format 1.2); never catalog params.
 COMMON_OPTIONS = frozenset(
@@ -75,6 +87,7 @@ COMMON_OPTIONS = frozenset(
 ENVELOPE = frozenset({"status", "cost", "usage", "original_response", "provider", "error"})
 
 ENTRIES = all_subfeatures()
+V2_ENTRIES = [e for e in ENTRIES if not e.v3_only]  # what the v2 specs and samples describe
 
 
 def entry_id(entry: Subfeature) -> str:
@@ -98,7 +111,9 @@ def entry_for(path: Path) -> Subfeature:
 
 
 def test_33_entries_with_the_documented_names_in_order() -> None:
-    assert [(e.path, e.method) for e in ENTRIES] == list(METHODS.items())
+    assert [(e.path, e.method) for e in V2_ENTRIES] == list(METHODS.items())
+    assert [(e.path, e.method) for e in ENTRIES] == [*METHODS.items(), *V3_METHODS.items()]
+    assert {e.path for e in ENTRIES if e.v3_only} == set(V3_METHODS)
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=entry_id)
@@ -164,7 +179,8 @@ def test_packed_subfeatures(method: str, max_items: int, row_fields: tuple[str, 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=entry_id)
 def test_input_kind_matches_input_field(entry: Subfeature) -> None:
-    expected = {"texts": "texts", "file": "file_url"}.get(entry.input_kind)
+    # v3's own file subfeatures take v3's `file` (a URL, or a file_id once the transport uploaded it)
+    expected = {"texts": "texts", "file": "file" if entry.v3_only else "file_url"}.get(entry.input_kind)
     if expected:
         assert entry.input_field == expected
     else:
@@ -446,7 +462,7 @@ def schema_field_names(t: Type, where: str = "") -> set[str]:
 SPEC_OUTPUT_EXCEPTIONS = {("edenai-v2-openapi.full.no-examples.2026-05.json", "text/chat")}
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=entry_id)
+@pytest.mark.parametrize("entry", V2_ENTRIES, ids=entry_id)
 def test_request_fields_match_the_specs(entry: Subfeature) -> None:
     spec_fields: set[str] = set()
     for _, spec in load_specs():
@@ -461,7 +477,7 @@ def test_request_fields_match_the_specs(entry: Subfeature) -> None:
     assert spec_fields - COMMON_OPTIONS - {"file"} == {entry.input_field} | {p.name for p in entry.params}
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=entry_id)
+@pytest.mark.parametrize("entry", V2_ENTRIES, ids=entry_id)
 def test_output_field_names_match_the_specs(entry: Subfeature) -> None:
     checked = 0
     for name, spec in load_specs():

@@ -2,7 +2,8 @@
 
 The accessor's named methods, parameter validation, output dtypes, the emulator's synthetic outputs and request
 packing all read these entries; none of them has per-subfeature code. The model lives in `_model.py`, the entries
-themselves in `_entries.py` (data only); this module looks them up.
+themselves in `_entries.py` (data only), those of v3's own subfeatures in `_v3_entries.py` (derived from
+`_v3_models`); this module looks them up.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ def _index() -> _Index:
     global _INDEX
     if _INDEX is None:
         from ._entries import ENTRIES
+        from ._v3_entries import v3_entries
 
         index = _Index()
-        for entry in ENTRIES:
+        for entry in (*ENTRIES, *v3_entries()):  # v2's subfeatures, then v3's own
             if entry.path in index.by_path or entry.method in index.by_method:
                 raise RuntimeError(f"duplicate catalog entry {entry.path} / {entry.method}")
             index.by_path[entry.path] = entry

@@ -80,6 +80,8 @@ class Subfeature:
     max_input_chars: int | None = None
     media: Media | None = None
     notes: str = ""
+    # New in Eden AI's v3 API (no v2 form): refused on a v2 base URL before any request (`_v3_entries.py`)
+    v3_only: bool = False
 
     @property
     def feature(self) -> str:

@@ -89,9 +89,14 @@ def prepare_call(
     params = check_params(entry, given, COMMON_OPTIONS)
 
     settings = current_settings(api_key=run_options.get("api_key"), base_url=run_options.get("base_url"))
+    api = api_of(settings.base_url)
+    if entry.v3_only and api != "v3":
+        raise ValidationError(
+            f"{entry.method}() is new in Eden AI's v3 API: use a base URL ending /v3 "
+            "(edenframe.configure(base_url='https://api.edenai.run/v3'))"
+        )
     providers = _providers(entry, request_options.get("providers"), settings)
     transport = run_options.get("transport") or AUTO
-    api = api_of(settings.base_url)
     if transport not in transport_choices(api):
         if transport in TRANSPORTS and TRANSPORTS[transport].remote:
             raise ValidationError(

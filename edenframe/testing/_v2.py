@@ -58,6 +58,8 @@ def routes(emu: EdenEmulator) -> web.RouteTableDef:
     add(("GET",), "/v2/info/provider_subfeatures", provider_subfeatures_handler)
     add(("GET",), "/v2/batch", list_jobs_handler)
     for entry in all_subfeatures():
+        if entry.v3_only:
+            continue  # v3's own subfeatures: the client refuses them on v2
         add(("POST",), f"/v2/{entry.path}", _sync_handler(emu, entry))
         add(("GET", "POST", "DELETE"), f"/v2/{entry.path}/batch/{{name}}", _job_handler(emu, entry))
     return table
@@ -96,7 +98,7 @@ def provider_subfeatures(emu: EdenEmulator, request: web.Request) -> web.Respons
     }
     out = []
     for entry in all_subfeatures():
-        if feature not in (None, entry.feature) or subfeature not in (None, entry.subfeature):
+        if entry.v3_only or feature not in (None, entry.feature) or subfeature not in (None, entry.subfeature):
             continue
         for name in emu._listed(entry):
             if provider not in (None, name):

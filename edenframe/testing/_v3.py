@@ -360,8 +360,15 @@ def _local_entry(sub: V3Subfeature) -> Subfeature | None:
 
 
 def _pseudo_entry(sub: V3Subfeature) -> Subfeature:
-    """A catalog-shaped entry for a subfeature new in v3, so the synthetic generator can fill its output."""
+    """A catalog-shaped entry for a subfeature new in v3, so the synthetic generator can fill its output: its
+    catalog entry where it has a method (so `expected_row` and the emulator agree), else one made up here."""
     assert sub.output is not None
+    if sub.method is not None:
+        from .._catalog import all_subfeatures
+
+        entry = next((e for e in all_subfeatures() if e.path == sub.path), None)
+        if entry is not None:
+            return entry
     main = next(f for f in sub.inputs if f.required)
     media = None
     if "image_resource_url" in sub.output.names:
