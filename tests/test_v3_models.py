@@ -75,6 +75,8 @@ def test_lookups() -> None:
     assert invoice.v3_required == ("file", "language")
     assert v3.v2_paths_of("ocr/financial_parser") == ("ocr/invoice_parser", "ocr/receipt_parser")
     assert v3.v3_mapping("text/embeddings").endpoint == "embeddings"
+    search = v3.v3_mapping("text/search")  # embeddings, then the similarity in the client
+    assert search.endpoint == "embeddings" and search.rank and not v3.v3_mapping("text/embeddings").rank
     no_expert = [p for p, m in v3.V3_MAPPINGS.items() if m.endpoint is None]
     assert sorted(no_expert) == sorted(
         [
@@ -85,7 +87,6 @@ def test_lookups() -> None:
             "text/custom_classification",
             "text/custom_named_entity_recognition",
             "text/question_answer",
-            "text/search",
             "translation/language_detection",
             "image/landmark_detection",
         ]

@@ -34,6 +34,7 @@ from aiohttp import web
 
 from .._catalog import Subfeature, all_subfeatures
 from . import _v2
+from ._media_route import loopback_links, media_routes
 from ._records import BatchJob, BatchRequestState, Call, Charge
 from ._v3 import AccountRateLimit, V3Faults, V3State, synthetic_answer, v3_routes
 from ._validation import _known_providers, _provider_list, validate_item
@@ -84,6 +85,9 @@ def _v3_table(emu: EdenEmulator) -> web.RouteTableDef:
 
 # The API versions served, one route table each.
 ROUTE_TABLES: tuple[RouteTable, ...] = (_v2.routes, _v3_table)
+
+# Beside the APIs: the files the v3 answers' media links point at (`_media_route.py`).
+ROUTE_TABLES += (media_routes,)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -413,7 +417,8 @@ class EdenEmulator:
 
         async def answer(path: str, provider: str, data: dict[str, Any]) -> tuple[dict[str, Any], float]:
             output, cost = await synthetic_answer(path, provider, data)
-            return output, cost * self.cost_factor
+            # media links on the emulator itself (v3 text to speech has no payload: save_to downloads the link)
+            return loopback_links(output, self.url), cost * self.cost_factor
 
         def charge(**charged: Any) -> None:
             with self._lock:
@@ -439,6 +444,7 @@ class EdenEmulator:
             failing_providers=self.failing_providers,
             job_seconds=self.job_seconds,
             info_status=self.info_status,
+            responses=self.responses,
         )
         return self._v3
 
@@ -552,6 +558,8 @@ def _auth_middleware(emu: EdenEmulator) -> Middleware:
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         # the v3 routes check the key themselves, answering 401 in v3's shape (`_v3.py`)
         if request.path in emu._public_paths or request.path.startswith("/v3/"):
+            return await handler(request)
+        if getattr(request.match_info.handler, PUBLIC, False):  # a public route with a variable part (media files)
             return await handler(request)
         header = request.headers.get("Authorization", "")
         if not header.strip():

@@ -70,6 +70,7 @@ from .._v3_models import (
     split_model,
     v2_paths_of,
 )
+from . import _v3_canned
 from ._synthetic import synthetic_cost, synthetic_output
 
 # (v3 subfeature path, provider spec "provider[/model]", input with files resolved to bytes) -> (output, cost)
@@ -253,6 +254,8 @@ class V3State:
     shuffle_embeddings: bool = False  # answer `data[]` out of input order (only `index` says which is which)
     max_upload_bytes: int = 100 * 1024 * 1024  # "Default maximum: 100 MB per file"
     info_status: int | None = None  # the info routes answer this HTTP error status instead
+    # fixed answers ({path: {provider: provider object}}, the emulator's `responses=`): see `_v3_canned.py`
+    responses: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # kept between requests
     uploads: dict[str, Upload] = field(default_factory=dict)
     jobs: dict[str, AsyncJob] = field(default_factory=dict)
@@ -272,7 +275,7 @@ class V3State:
             listed = [m.provider for m in models_of(sub.path)]
             if not listed:
                 listed = [p for v2 in v2_paths_of(sub.path) for p in get_subfeature(v2).providers]
-        names = [*dict.fromkeys(listed), "synthetic"]
+        names = [*dict.fromkeys([*listed, *_v3_canned.providers(self.responses, sub)]), "synthetic"]
         if _local_entry(sub) is not None:
             names.append("local")
         return names
@@ -674,7 +677,11 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
             if provider in state.failing_providers or _hits(sub, data, state.provider_fail_inputs):
                 continue
             try:
-                output, cost = await answer(sub.path, spec, data)
+                fixed = _v3_canned.answer(state.responses, sub, spec)
+                output, cost = fixed if fixed is not None else await answer(sub.path, spec, data)
+            except _v3_canned.ProviderFailure as exc:  # a fixed answer that fails: its own message
+                error = str(exc)
+                continue
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 continue
@@ -903,7 +910,8 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
         entry = get_subfeature(EMBEDDINGS_PATH)
         provider = model.split("/", 1)[0]
         listed = state.providers.get(EMBEDDINGS_PATH)
-        known = [*(entry.providers if listed is None else listed), *PSEUDO_PROVIDERS]
+        fixed_providers = [spec.split("/", 1)[0] for spec in state.responses.get(EMBEDDINGS_PATH, {})]
+        known = [*(entry.providers if listed is None else listed), *PSEUDO_PROVIDERS, *fixed_providers]
         if provider not in known:
             return _openai_error(
                 404,
@@ -924,7 +932,13 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
         if broke is not None:
             return _openai_error(402, "User does not have sufficient credits", "insufficient_quota", 402)
         params = {"dimensions": dimensions} if dimensions is not None else {}
-        if provider == "local":
+        try:
+            fixed = _v3_canned.vectors(state.responses, EMBEDDINGS_PATH, model, len(words))
+        except _v3_canned.ProviderFailure as exc:
+            return _openai_error(502, str(exc), "provider_error", 502)
+        if fixed is not None:
+            vectors, cost = fixed
+        elif provider == "local":
             from .._local import local_compute
 
             [result] = await asyncio.to_thread(
@@ -943,6 +957,7 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
                 "embedding": base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() if encoding == "base64" else v,
             }
             for index, v in enumerate(vectors)
+            if v is not None  # a fixed answer shorter than the input: those inputs get no vector
         ]
         if state.shuffle_embeddings:
             rows.reverse()
