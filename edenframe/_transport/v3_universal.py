@@ -11,7 +11,10 @@ An adapter, one request per (item, provider):
   growing interval until the job is done, then `DELETE`. Each `public_id` is journaled before the first poll (see
   "Journal" below), so a rerun after a crash polls the jobs already paid for instead of launching them again.
 - `text/embeddings`: `POST {base}/embeddings` (OpenAI-shaped) with the item's list of texts as `input`; vectors are
-  put back in input order by `data[].index`, never by their position in `data`.
+  put back in input order by `data[].index`, never by their position in `data`. A bare provider with a documented
+  default model gets it (`_v3_models.embedding_model`: "openai" is "openai/text-embedding-3-small").
+- `text/search` (no v3 model): the query and the pack's texts in one `POST {base}/embeddings`, ranked here by the
+  vectors' similarity (`v3_search.py`) into v2's search object.
 - File inputs: a URL goes as `input.file` as it is; a local path or bytes is uploaded once per content (sha256) with
   `POST {base}/upload` and sent by `file_id`, for every provider and row with that content.
 
@@ -19,11 +22,13 @@ The answer `{status, cost, provider, output, error}` becomes the provider object
 `{"status": "success", **output, "cost": float, "provider": provider}` under the provider that was asked
 (the key absorb looks up): `cost` arrives as a number or a decimal string and leaves as a float;
 `provider` names who served the row (differs from the key when a fallback answered), for the
-`{prefix}_provider` column. `status: "fail"` becomes `{"status": "fail", "error": {"message": ...}}`, which absorb
-turns into that row's error "provider: message". HTTP 400/404/422 fail only the item (as v2 sync's "rejected by Eden
-AI"); 401/402/403 raise `APIError` and stop the run; 429, 5xx and dropped connections are retried by `call()` within
-`retry_deadline`. With several providers, an item whose requests all failed gets one error; one where some
-answered gets a failed provider object for the others.
+`{prefix}_provider` column. Where v3 renamed the output's fields (the financial parser for invoices and receipts),
+the mapping's `output_map` puts them back in v2's (`v3_shapes.py`). `status: "fail"` becomes
+`{"status": "fail", "error": {"message": ...}}`, which absorb turns into that row's error "provider: message".
+HTTP 400/404/422 fail only the item (as v2 sync's "rejected by Eden AI"); 401/402/403 raise `APIError` and stop
+the run; 429, 5xx and dropped connections are retried by `call()` within `retry_deadline`. With several providers,
+an item whose requests all failed gets one error; one where some answered gets a failed provider object for the
+others.
 
 Pacing: every request (launch, poll, upload, delete) goes through the account's `RateBudget` (`rate_budget.py`):
 one per (base URL, API key) per process, shared by every run, thread and event loop, at `settings.rate_limit` (10
