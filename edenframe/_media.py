@@ -17,15 +17,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pandas as pd
 import pyarrow as pa
 
 from ._catalog import Media
-from ._config import Settings
+from ._config import V3_DEFAULT_RATE, Settings, api_of
 from ._errors import APIError
 from ._transport.http import call
+from ._transport.rate_budget import RateBudget, budget_for
 
 # Files decoded or downloaded but not yet written, at most: bounds the memory a large run holds as bytes.
 _IN_FLIGHT = 16
@@ -123,6 +125,26 @@ async def save_files(
     return pd.arrays.ArrowExtensionArray(pa.array(paths, type=pa.list_(pa.string()))), problems
 
 
+def _download_budget(settings: Settings, url: str) -> RateBudget | None:
+    """The account's v3 rate budget when a link points at Eden AI's own host (the base URL's scheme, host and
+    port), whose every request may count against the account's limit; None for any other host (a signed storage
+    link), which is not Eden AI's API and has no share in that limit. Either way the download goes without the key:
+    the link came in an answer and the key goes to the API's requests only."""
+    if api_of(settings.base_url) != "v3" or _origin(url) != _origin(settings.base_url):
+        return None
+    key = settings.api_key.reveal() if settings.api_key is not None else None  # budget_for keeps a digest only
+    return budget_for(settings.base_url, key, rate=settings.rate_limit or V3_DEFAULT_RATE)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = urlsplit(url)
+    try:
+        port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme.lower())
+    except ValueError:  # a malformed port: no origin to match
+        return ("", "", None)
+    return (parsed.scheme.lower(), (parsed.hostname or "").lower(), port)
+
+
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA
 
@@ -148,7 +170,7 @@ async def _save_one(
     elif isinstance(url, str) and url.lower().startswith(("http://", "https://")):
         where = url.split("?", 1)[0]  # a signed link's query is a credential: never in a message
         try:
-            status, body = await call(session, settings, "GET", url, raw=True)
+            status, body = await call(session, settings, "GET", url, raw=True, limiter=_download_budget(settings, url))
         except APIError as exc:  # retries exhausted; its message names the path, never the query
             return None, f"could not download: {exc}"
         except (aiohttp.ClientError, ValueError) as exc:  # an invalid URL, too many redirects: its text has the query

@@ -116,6 +116,32 @@ class V3Subfeature:
 
 
 @dataclass(frozen=True)
+class OutputMap:
+    """How a v3 output whose fields differ from the v2 entry's becomes the v2 output (data, applied by
+    `_transport/v3_shapes.py`).
+
+    `each` names the list both shapes hold ("extracted_data": one element per parsed document); every element is
+    mapped on its own. `fields` pairs a v2 field with its v3 source, as dotted paths inside an element:
+
+    - "merchant_information.merchant_name" <- "merchant_information.name": a nested field;
+    - a source "a|b" takes the first of `a`, `b` that is present (not null);
+    - "item_lines[].amount" <- "item_lines[].amount_line": element by element of the source list (the v2 list has
+      as many elements as the v3 one);
+    - "taxes[].value" <- "payment_information.total_tax": a source outside any list gives a one-element v2 list
+      (none when every source of its fields is null).
+
+    A v2 field with no pair stays null (v3 has no such data). Values take the v2 field's type where they can (a
+    number where v2 has a string, as receipts' amounts)."""
+
+    each: str
+    fields: tuple[tuple[str, str], ...]
+
+    def sources(self) -> tuple[str, ...]:
+        """Every v3 path read (the alternatives of "a|b" too), for checks against the documented output."""
+        return tuple(alt for _, source in self.fields for alt in source.split("|"))
+
+
+@dataclass(frozen=True)
 class V3Mapping:
     """How one v2 catalog subfeature is called on v3."""
 
@@ -130,6 +156,10 @@ class V3Mapping:
     # v3 runs it through an LLM ("provider/model" on POST /v3/chat/completions, a `_chat.ChatTask` from
     # `_llm_tasks`): endpoint None (no expert model) or "chat" (an LLM task by nature)
     llm: bool = False
+    output_map: OutputMap | None = None  # the v3 output's fields differ from v2's: how they map back
+    # endpoint "embeddings" only: the rows are ranked against `query` by the similarity of their vectors, computed
+    # in the client (semantic search), instead of returned as vectors
+    rank: bool = False
 
     @property
     def subfeature(self) -> V3Subfeature | None:
@@ -501,6 +531,131 @@ _SUBFEATURES: tuple[V3Subfeature, ...] = (
 
 V3_SUBFEATURES: dict[str, V3Subfeature] = {s.path: s for s in _SUBFEATURES}
 
+# -- the financial parser's output as v2's invoice and receipt outputs ----------------------------------------------
+# By meaning, field by field: the financial parser page's Output table (v3-features/ocr__financial-parser.mdx) against
+# the v2 dataclasses (wire-format 5.5, samples/standardized/ocr__{invoice,receipt}_parser.json). Left null, as v3 has
+# nothing that means the same: invoices' bank `vat_number`; receipts' `category`, `receipt_infos` and the payment's
+# `card_type` and `cash`.
+
+_CUSTOMER = "customer_information."
+_MERCHANT = "merchant_information."
+_PAYMENT = "payment_information."
+_DOCUMENT = "financial_document_information."
+_LINES = "item_lines[]."
+
+
+def _same(prefix: str, names: str) -> tuple[tuple[str, str], ...]:
+    return tuple((prefix + name, prefix + name) for name in names.split())
+
+
+FINANCIAL_TO_INVOICE = OutputMap(
+    each="extracted_data",
+    fields=(
+        (_CUSTOMER + "customer_name", _CUSTOMER + "name"),
+        # v2's one "address" of the customer: the billing address (as Eden's own adapters fill it), else mailing
+        (_CUSTOMER + "customer_address", f"{_CUSTOMER}billing_address|{_CUSTOMER}mailling_address"),
+        (_CUSTOMER + "customer_email", _CUSTOMER + "email"),
+        (_CUSTOMER + "customer_id", f"{_CUSTOMER}customer_number|{_CUSTOMER}id_reference"),
+        (_CUSTOMER + "customer_tax_id", _CUSTOMER + "tax_id"),
+        (_CUSTOMER + "customer_mailing_address", _CUSTOMER + "mailling_address"),  # sic
+        (_CUSTOMER + "customer_billing_address", _CUSTOMER + "billing_address"),
+        (_CUSTOMER + "customer_shipping_address", _CUSTOMER + "shipping_address"),
+        (_CUSTOMER + "customer_service_address", _CUSTOMER + "service_address"),
+        (_CUSTOMER + "customer_remittance_address", _CUSTOMER + "remittance_address"),
+        *_same(_CUSTOMER, "abn_number gst_number pan_number vat_number siret_number siren_number"),
+        (_MERCHANT + "merchant_name", _MERCHANT + "name"),
+        (_MERCHANT + "merchant_address", _MERCHANT + "address"),
+        (_MERCHANT + "merchant_phone", _MERCHANT + "phone"),
+        (_MERCHANT + "merchant_email", _MERCHANT + "email"),
+        (_MERCHANT + "merchant_fax", _MERCHANT + "fax"),
+        (_MERCHANT + "merchant_website", _MERCHANT + "website"),
+        (_MERCHANT + "merchant_tax_id", _MERCHANT + "tax_id"),
+        (_MERCHANT + "merchant_siret", _MERCHANT + "siret_number"),
+        (_MERCHANT + "merchant_siren", _MERCHANT + "siren_number"),
+        *_same(_MERCHANT, "abn_number gst_number pan_number vat_number"),
+        ("invoice_number", _DOCUMENT + "invoice_receipt_id"),
+        ("invoice_total", _PAYMENT + "total"),
+        ("invoice_subtotal", _PAYMENT + "subtotal"),
+        ("gratuity", _PAYMENT + "gratuity"),
+        ("amount_due", _PAYMENT + "amount_due"),
+        ("previous_unpaid_balance", _PAYMENT + "previous_unpaid_balance"),
+        ("discount", _PAYMENT + "discount"),
+        ("taxes[].value", _PAYMENT + "total_tax"),
+        ("taxes[].rate", _PAYMENT + "tax_rate"),
+        ("service_charge", _PAYMENT + "service_charge"),
+        ("payment_term", _PAYMENT + "payment_terms"),
+        ("purchase_order", _DOCUMENT + "purchase_order"),
+        ("date", _DOCUMENT + "invoice_date"),
+        ("due_date", _DOCUMENT + "invoice_due_date"),
+        ("service_date", _DOCUMENT + "service_start_date"),
+        ("service_due_date", _DOCUMENT + "service_end_date"),
+        ("po_number", _DOCUMENT + "purchase_order"),
+        ("locale.currency", "local.currency_code|local.currency"),  # v2 gave the code ("USD")
+        ("locale.language", "local.language"),
+        ("bank_informations.account_number", "bank.account_number"),
+        ("bank_informations.iban", "bank.iban"),
+        ("bank_informations.bsb", "bank.bsb"),
+        ("bank_informations.sort_code", "bank.sort_code"),
+        ("bank_informations.rooting_number", "bank.routing_number"),  # sic: v2's "rooting"
+        ("bank_informations.swift", "bank.swift|bank.bic"),
+        *_same(_LINES, "description quantity unit_price product_code tax_rate"),
+        (_LINES + "amount", _LINES + "amount_line"),
+        (_LINES + "discount", _LINES + "discount_amount"),
+        (_LINES + "date_item", _LINES + "date"),
+        (_LINES + "tax_item", _LINES + "tax"),
+    ),
+)
+
+FINANCIAL_TO_RECEIPT = OutputMap(
+    each="extracted_data",
+    fields=(
+        ("invoice_number", _DOCUMENT + "invoice_receipt_id"),
+        ("invoice_total", _PAYMENT + "total"),
+        ("invoice_subtotal", _PAYMENT + "subtotal"),
+        ("barcodes[].value", _DOCUMENT + "barcodes[].value"),
+        ("barcodes[].type", _DOCUMENT + "barcodes[].type"),
+        ("date", _DOCUMENT + "invoice_date"),
+        ("due_date", _DOCUMENT + "invoice_due_date"),
+        ("time", _DOCUMENT + "time"),
+        (_CUSTOMER + "customer_name", _CUSTOMER + "name"),
+        (_MERCHANT + "merchant_name", _MERCHANT + "name"),
+        (_MERCHANT + "merchant_address", _MERCHANT + "address"),
+        (_MERCHANT + "merchant_phone", _MERCHANT + "phone"),
+        (_MERCHANT + "merchant_url", _MERCHANT + "website"),
+        (_MERCHANT + "merchant_siret", _MERCHANT + "siret_number"),
+        (_MERCHANT + "merchant_siren", _MERCHANT + "siren_number"),
+        (_MERCHANT + "merchant_vat_number", _MERCHANT + "vat_number"),
+        (_MERCHANT + "merchant_gst_number", _MERCHANT + "gst_number"),
+        (_MERCHANT + "merchant_abn_number", _MERCHANT + "abn_number"),
+        # strings in v2's receipt, numbers in v3: written as v2 did ("12.5")
+        (_PAYMENT + "card_number", _PAYMENT + "payment_card_number"),
+        (_PAYMENT + "tip", _PAYMENT + "amount_tip|" + _PAYMENT + "gratuity"),
+        (_PAYMENT + "discount", _PAYMENT + "discount"),
+        (_PAYMENT + "change", _PAYMENT + "amount_change"),
+        ("locale.currency", "local.currency_code|local.currency"),
+        ("locale.language", "local.language"),
+        ("locale.country", "local.country"),
+        ("taxes[].taxes", _PAYMENT + "total_tax"),
+        ("taxes[].rate", _PAYMENT + "tax_rate"),
+        *_same(_LINES, "description quantity unit_price"),
+        (_LINES + "amount", _LINES + "amount_line"),
+    ),
+)
+
+# -- default embedding models -------------------------------------------------------------------------------------
+# /v3/embeddings takes "provider/model" only. The model a bare provider gets, where Eden's documents name one: the
+# OpenAPI's example model of EmbeddingsBody.model, which llms__embeddings.mdx names too (a "small" model, "a good
+# default for most semantic-search workloads"). No other provider's model is named: a bare one is sent as it is.
+EMBEDDING_DEFAULTS: dict[str, str] = {"openai": "text-embedding-3-small"}
+
+
+def embedding_model(provider: str) -> str:
+    """The `model` sent to /v3/embeddings for a provider spec: "openai" -> "openai/text-embedding-3-small"."""
+    if "/" in provider or provider not in EMBEDDING_DEFAULTS:
+        return provider
+    return f"{provider}/{EMBEDDING_DEFAULTS[provider]}"
+
+
 # -- v2 catalog paths -> v3 ----------------------------------------------------------------------------------------
 
 _FILE = (("file_url", "file"),)
@@ -553,8 +708,11 @@ _MAPPINGS: tuple[V3Mapping, ...] = (
     V3Mapping("text/question_answer", None, notes=_NO_EXPERT, llm=True),
     V3Mapping(
         "text/search",
-        None,
-        notes=_NO_EXPERT + " Not v3's web/search (a web search engine); embeddings + similarity instead.",
+        "embeddings",
+        renames=(("texts", "input"),),
+        rank=True,
+        notes="POST /v3/embeddings for the query and the texts (one request per pack, matched by data[].index), "
+        "then the similarity in the client. Not v3's web/search (a web search engine).",
     ),
     V3Mapping("translation/automatic_translation", "universal-ai", "translation/automatic_translation"),
     V3Mapping("translation/language_detection", None, notes=_NO_EXPERT, llm=True),
@@ -580,6 +738,7 @@ _MAPPINGS: tuple[V3Mapping, ...] = (
         renames=_FILE,
         v2_only=("file_password", "convert_to_pdf"),
         fixed=(("document_type", "invoice"),),
+        output_map=FINANCIAL_TO_INVOICE,
     ),
     V3Mapping(
         "ocr/receipt_parser",
@@ -588,6 +747,7 @@ _MAPPINGS: tuple[V3Mapping, ...] = (
         renames=_FILE,
         v2_only=("file_password", "convert_to_pdf"),
         fixed=(("document_type", "receipt"),),
+        output_map=FINANCIAL_TO_RECEIPT,
     ),
     V3Mapping(
         "ocr/resume_parser",

@@ -24,6 +24,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "ocr/ocr": {"language": "en"},
     "ocr/invoice_parser": {"language": "en"},
     "ocr/receipt_parser": {"language": "en"},
+    "text/search": {"query": "spring in Paris"},
 }
 INPUTS = {
     "text": ["Paris is lovely in spring", "the service was slow", "Paris is lovely in spring"],

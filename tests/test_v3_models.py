@@ -51,6 +51,8 @@ def test_universal_ai_mappings_account_for_every_v2_field() -> None:
         assert mapping.fallbacks == sub.fallbacks
         sent = {}
         for name in (entry.input_field, *(p.name for p in entry.params)):
+            if mapping.rank and name in ("query", "similarity_metric"):
+                continue  # semantic search: the query is embedded with the texts, the ranking is the client's
             new = mapping.v3_name(name)
             if new is None:
                 assert name in mapping.v2_only
@@ -78,6 +80,8 @@ def test_lookups() -> None:
     assert invoice.v3_required == ("file", "language")
     assert v3.v2_paths_of("ocr/financial_parser") == ("ocr/invoice_parser", "ocr/receipt_parser")
     assert v3.v3_mapping("text/embeddings").endpoint == "embeddings"
+    search = v3.v3_mapping("text/search")  # embeddings, then the similarity in the client
+    assert search.endpoint == "embeddings" and search.rank and not v3.v3_mapping("text/embeddings").rank
     no_expert = [p for p, m in v3.V3_MAPPINGS.items() if m.endpoint is None]
     assert sorted(no_expert) == sorted(
         [
@@ -88,7 +92,6 @@ def test_lookups() -> None:
             "text/custom_classification",
             "text/custom_named_entity_recognition",
             "text/question_answer",
-            "text/search",
             "translation/language_detection",
             "image/landmark_detection",
         ]
@@ -259,5 +262,7 @@ def test_top_level_v2_options_are_not_in_the_v3_body(docs: Path) -> None:
         known = embeddings if mapping.endpoint == "embeddings" else chat
         entry = get_subfeature(mapping.v2_path)
         for name in (entry.input_field, *(p.name for p in entry.params)):
+            if mapping.rank and name in ("query", "similarity_metric"):
+                continue  # semantic search: the query is embedded with the texts, the ranking is the client's
             new = mapping.v3_name(name)
             assert new is None or new in known, f"{mapping.v2_path}: {name} -> {new}"

@@ -11,7 +11,10 @@ An adapter, one request per (item, provider):
   growing interval until the job is done, then `DELETE`. Each `public_id` is journaled before the first poll (see
   "Journal" below), so a rerun after a crash polls the jobs already paid for instead of launching them again.
 - `text/embeddings`: `POST {base}/embeddings` (OpenAI-shaped) with the item's list of texts as `input`; vectors are
-  put back in input order by `data[].index`, never by their position in `data`.
+  put back in input order by `data[].index`, never by their position in `data`. A bare provider with a documented
+  default model gets it (`_v3_models.embedding_model`: "openai" is "openai/text-embedding-3-small").
+- `text/search` (no v3 model): the query and the pack's texts in one `POST {base}/embeddings`, ranked here by the
+  vectors' similarity (`v3_search.py`) into v2's search object.
 - File inputs: a URL goes as `input.file` as it is; a local path or bytes is uploaded once per content (sha256) with
   `POST {base}/upload` and sent by `file_id`, for every provider and row with that content.
 - Entries that run as an LLM chat (`chat_of`: a `_chat.ChatTask` is registered for the path, and v3 has no expert
@@ -25,11 +28,13 @@ The answer `{status, cost, provider, output, error}` becomes the provider object
 `{"status": "success", **output, "cost": float, "provider": provider}` under the provider that was asked
 (the key absorb looks up): `cost` arrives as a number or a decimal string and leaves as a float;
 `provider` names who served the row (differs from the key when a fallback answered), for the
-`{prefix}_provider` column. `status: "fail"` becomes `{"status": "fail", "error": {"message": ...}}`, which absorb
-turns into that row's error "provider: message". HTTP 400/404/422 fail only the item (as v2 sync's "rejected by Eden
-AI"); 401/402/403 raise `APIError` and stop the run; 429, 5xx and dropped connections are retried by `call()` within
-`retry_deadline`. With several providers, an item whose requests all failed gets one error; one where some
-answered gets a failed provider object for the others.
+`{prefix}_provider` column. Where v3 renamed the output's fields (the financial parser for invoices and receipts),
+the mapping's `output_map` puts them back in v2's (`v3_shapes.py`). `status: "fail"` becomes
+`{"status": "fail", "error": {"message": ...}}`, which absorb turns into that row's error "provider: message".
+HTTP 400/404/422 fail only the item (as v2 sync's "rejected by Eden AI"); 401/402/403 raise `APIError` and stop
+the run; 429, 5xx and dropped connections are retried by `call()` within `retry_deadline`. With several providers,
+an item whose requests all failed gets one error; one where some answered gets a failed provider object for the
+others.
 
 Pacing: every request (launch, poll, upload, delete) goes through the account's `RateBudget` (`rate_budget.py`):
 one per (base URL, API key) per process, shared by every run, thread and event loop, at `settings.rate_limit` (10
@@ -71,10 +76,12 @@ from .._config import Settings
 from .._errors import APIError, ValidationError
 from .._local import has_local
 from .._prices import chat_cost
-from .._v3_models import MAX_FALLBACKS, V2_ONLY_OPTIONS, V3_MAPPINGS, V3_SUBFEATURES, V3Mapping
+from .._v3_models import MAX_FALLBACKS, V2_ONLY_OPTIONS, V3_MAPPINGS, V3_SUBFEATURES, V3Mapping, embedding_model
 from .base import Outcome, OutcomeCallback, Recall, TransportStats, Wiring
 from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all, is_fatal
 from .rate_budget import RateBudget, budget_for
+from .v3_search import search as _rank
+from .v3_shapes import to_v2
 
 if TYPE_CHECKING:
     from .._pipeline._budget import Budget
@@ -358,6 +365,8 @@ class V3Transport:
         recall: Recall | None,
     ) -> list[_Answer]:
         """Each provider's answer for one item (its requests run concurrently)."""
+        if route.rank:
+            return list(await asyncio.gather(*(self._search(entry, item, p) for p in providers)))
         if route.endpoint == "embeddings":
             return list(await asyncio.gather(*(self._embed(entry, item, p) for p in providers)))
         try:
@@ -375,8 +384,10 @@ class V3Transport:
         async def ask(provider: str) -> _Answer:
             body = {"model": prefix + _spec(provider, item.get("settings")), **common}
             if route.mode == "async":
-                return await self._run_job(entry, item["name"], provider, body, recall)
-            return await self._sync(body)
+                answer = await self._run_job(entry, item["name"], provider, body, recall)
+            else:
+                answer = await self._sync(body)
+            return _in_v2_fields(entry, route, answer)
 
         return list(await asyncio.gather(*(ask(p) for p in providers)))
 
@@ -476,7 +487,7 @@ class V3Transport:
 
     async def _embed(self, entry: Subfeature, item: dict[str, Any], provider: str) -> _Answer:
         texts = item[entry.input_field]
-        body: dict[str, Any] = {"model": _spec(provider, item.get("settings")), "input": texts}
+        body: dict[str, Any] = {"model": embedding_model(_spec(provider, item.get("settings"))), "input": texts}
         for key, value in item.items():
             if key not in _CONTROL and key != entry.input_field and value is not None:
                 body[key] = value  # `dimensions`: the same name on /v3/embeddings
@@ -492,6 +503,35 @@ class V3Transport:
         obj = {
             "status": "success",
             "items": vectors,  # a missing index stays None: that text's row gets an error, no other row moves
+            "cost": _cost(answer.get("cost")),
+            ANSWERED_BY: answer.get("provider") or provider.split("/", 1)[0],
+        }
+        return _Answer(obj=obj)
+
+    async def _search(self, entry: Subfeature, item: dict[str, Any], provider: str) -> _Answer:
+        """Semantic search (no v3 model): the query and the pack's texts embedded in one `POST /v3/embeddings`,
+        vectors matched by `data[].index`, then ranked in the client (`v3_search`); v2's search object comes back."""
+        texts = list(item[entry.input_field])
+        metric = item.get("similarity_metric") or "cosine"
+        model = embedding_model(_spec(provider, item.get("settings")))
+        try:
+            answer = await self._post(f"{self.base}/embeddings", {"model": model, "input": [item["query"], *texts]})
+        except _ItemError as exc:
+            return _Answer(error=str(exc))
+        vectors: list[Any] = [None] * (len(texts) + 1)
+        for row in answer.get("data") or []:
+            index = row.get("index") if isinstance(row, dict) else None
+            if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(vectors):
+                vectors[index] = _vector(row.get("embedding"))
+        if vectors[0] is None:
+            return _Answer(error="Eden AI returned no embedding for the query")
+        try:
+            items = _rank(vectors[0], vectors[1:], metric)
+        except ValueError as exc:  # vectors of different lengths: not one model's
+            return _Answer(error=f"cannot compare the embeddings Eden AI returned: {exc}")
+        obj = {
+            "status": "success",
+            "items": items,  # a text without a vector is left out: its row gets an error, no other row moves
             "cost": _cost(answer.get("cost")),
             ANSWERED_BY: answer.get("provider") or provider.split("/", 1)[0],
         }
@@ -841,6 +881,14 @@ def _packed(items_field: str, answers: list[_Answer]) -> _Answer:
         ANSWERED_BY: answered_by,
     }
     return _Answer(obj=obj)
+
+
+def _in_v2_fields(entry: Subfeature, route: V3Mapping, answer: _Answer) -> _Answer:
+    """The hook for outputs whose fields v3 renamed (the financial parser for invoices and receipts): a successful
+    provider object is put in the v2 entry's fields by the mapping's `output_map`; anything else is left as is."""
+    if route.output_map is not None and answer.obj is not None and answer.obj.get("status") == "success":
+        answer.obj = to_v2(route.output_map, answer.obj, entry.output)
+    return answer
 
 
 def _outcome(providers: list[str], answers: list[_Answer]) -> Outcome:

@@ -35,6 +35,7 @@ from aiohttp import web
 
 from .._catalog import Subfeature, all_subfeatures
 from . import _v2
+from ._media_route import loopback_links, media_routes
 from ._records import BatchJob, BatchRequestState, Call, Charge
 from ._v3 import AccountRateLimit, V3Faults, V3State, synthetic_answer, v3_routes
 from ._v3_chat import ChatState, chat_routes
@@ -94,6 +95,9 @@ def _chat_table(emu: EdenEmulator) -> web.RouteTableDef:
 
 # The API versions served, one route table each.
 ROUTE_TABLES: tuple[RouteTable, ...] = (_v2.routes, _v3_table, _chat_table)
+
+# Beside the APIs: the files the v3 answers' media links point at (`_media_route.py`).
+ROUTE_TABLES += (media_routes,)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -441,7 +445,8 @@ class EdenEmulator:
 
         async def answer(path: str, provider: str, data: dict[str, Any]) -> tuple[dict[str, Any], float]:
             output, cost = await synthetic_answer(path, provider, data)
-            return output, cost * self.cost_factor
+            # media links on the emulator itself (v3 text to speech has no payload: save_to downloads the link)
+            return loopback_links(output, self.url), cost * self.cost_factor
 
         def charge(**charged: Any) -> None:
             with self._lock:
@@ -474,6 +479,7 @@ class EdenEmulator:
             invalid_share=self.chat_invalid_share,
             chat_cost=self.chat_cost,
             llm_models=self.llm_models,
+            responses=self.responses,
         )
         return self._v3
 
@@ -587,6 +593,8 @@ def _auth_middleware(emu: EdenEmulator) -> Middleware:
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         # the v3 routes check the key themselves, answering 401 in v3's shape (`_v3.py`)
         if request.path in emu._public_paths or request.path.startswith("/v3/"):
+            return await handler(request)
+        if getattr(request.match_info.handler, PUBLIC, False):  # a public route with a variable part (media files)
             return await handler(request)
         header = request.headers.get("Authorization", "")
         if not header.strip():

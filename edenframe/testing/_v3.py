@@ -75,6 +75,7 @@ from .._v3_models import (
     split_model,
     v2_paths_of,
 )
+from . import _v3_canned
 from ._synthetic import synthetic_cost, synthetic_output
 
 # (v3 subfeature path, provider spec "provider[/model]", input with files resolved to bytes) -> (output, cost)
@@ -266,6 +267,8 @@ class V3State:
     # the shipped price table's `text/chat` token price, in and out alike).
     llm_prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     cost_factor: float = 1.0  # charges of a model priced by `prices` are its listed price times this
+    # fixed answers ({path: {provider: provider object}}, the emulator's `responses=`): see `_v3_canned.py`
+    responses: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # kept between requests
     uploads: dict[str, Upload] = field(default_factory=dict)
     jobs: dict[str, AsyncJob] = field(default_factory=dict)
@@ -285,7 +288,7 @@ class V3State:
             listed = [m.provider for m in models_of(sub.path)]
             if not listed:
                 listed = [p for v2 in v2_paths_of(sub.path) for p in get_subfeature(v2).providers]
-        names = [*dict.fromkeys(listed), "synthetic"]
+        names = [*dict.fromkeys([*listed, *_v3_canned.providers(self.responses, sub)]), "synthetic"]
         if _local_entry(sub) is not None:
             names.append("local")
         return names
@@ -743,7 +746,11 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
             if provider in state.failing_providers or _hits(sub, data, state.provider_fail_inputs):
                 continue
             try:
-                output, cost = await answer(sub.path, spec, data)
+                fixed = _v3_canned.answer(state.responses, sub, spec)
+                output, cost = fixed if fixed is not None else await answer(sub.path, spec, data)
+            except _v3_canned.ProviderFailure as exc:  # a fixed answer that fails: its own message
+                error = str(exc)
+                continue
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 continue
@@ -973,7 +980,8 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
         entry = get_subfeature(EMBEDDINGS_PATH)
         provider = model.split("/", 1)[0]
         listed = state.providers.get(EMBEDDINGS_PATH)
-        known = [*(entry.providers if listed is None else listed), *PSEUDO_PROVIDERS]
+        fixed_providers = [spec.split("/", 1)[0] for spec in state.responses.get(EMBEDDINGS_PATH, {})]
+        known = [*(entry.providers if listed is None else listed), *PSEUDO_PROVIDERS, *fixed_providers]
         if provider not in known:
             return _openai_error(
                 404,
@@ -994,7 +1002,13 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
         if broke is not None:
             return _openai_error(402, "User does not have sufficient credits", "insufficient_quota", 402)
         params = {"dimensions": dimensions} if dimensions is not None else {}
-        if provider == "local":
+        try:
+            fixed = _v3_canned.vectors(state.responses, EMBEDDINGS_PATH, model, len(words))
+        except _v3_canned.ProviderFailure as exc:
+            return _openai_error(502, str(exc), "provider_error", 502)
+        if fixed is not None:
+            vectors, cost = fixed
+        elif provider == "local":
             from .._local import local_compute
 
             [result] = await asyncio.to_thread(
@@ -1013,6 +1027,7 @@ def v3_routes(state: V3State) -> web.RouteTableDef:
                 "embedding": base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() if encoding == "base64" else v,
             }
             for index, v in enumerate(vectors)
+            if v is not None  # a fixed answer shorter than the input: those inputs get no vector
         ]
         if state.shuffle_embeddings:
             rows.reverse()
