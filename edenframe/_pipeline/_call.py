@@ -14,6 +14,7 @@ from .._catalog import Subfeature, all_subfeatures
 from .._config import Settings, api_of, as_flag, current_settings, parse_providers
 from .._errors import MissingAPIKeyError, ValidationError
 from .._local import has_local, local_check
+from .._prompt_task import PROMPT_PATH
 from .._providers import checked_providers
 from .._schema import STR, Struct
 from .._transport import AUTO, LOCAL, TRANSPORTS, kind_of, transport_choices
@@ -118,7 +119,7 @@ def prepare_call(
     if LOCAL in providers and not kind_of(transport, LOCAL, api=api).remote:
         local_check(entry.path, params)  # a missing extra, an unsupported call: fail now, not mid-run
     keys = [response_key(p) for p in providers]
-    if len(set(keys)) != len(keys):
+    if len(set(keys)) != len(keys) and api != "v3":  # v3 answers each request alone: one model per column works
         raise ValidationError(
             f"providers {list(providers)} include two models of the same provider; Eden AI answers both under one "
             "key, so run them in separate calls with different prefix= values"
@@ -168,13 +169,15 @@ def prepare_call(
     body_options = _body_options(request_options, providers)
     if remote and api == "v3":
         check_v3(entry, {**params, **body_options})  # no v3 model, a v2-only option: refused before any request
-    # Last, as it may read Eden AI's provider list over HTTP: names in Eden AI's spelling ('Google' -> 'google')
-    if remote:
+    # Last, as it may read Eden AI's provider list over HTTP: names in Eden AI's spelling ('Google' -> 'google').
+    # A prompt's LLM models are on no subfeature's list (its module checks their 'provider/model' form).
+    llm = entry.path == PROMPT_PATH
+    if remote and not llm:
         checked = checked_providers(entry, providers, settings)
         if checked != providers:
             providers = checked
             columns = new_columns()
-    if "fallback_providers" in body_options:
+    if "fallback_providers" in body_options and not llm:
         fallbacks = body_options["fallback_providers"].split(",")
         body_options["fallback_providers"] = ",".join(
             checked_providers(entry, fallbacks, settings, "fallback_providers")

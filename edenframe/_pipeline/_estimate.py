@@ -19,7 +19,9 @@ from ._plan import Plan, Requests
 def estimate_groups(call: PreparedCall, groups: list[tuple[str, Requests]]) -> dict[str, Any]:
     """Expected cost of what will be sent, per request item (NaN where no price is known) and in total."""
     from .._prices import estimate_cost
+    from .._prompt_task import PROMPT_PATH, estimate_prompt_cost
 
+    cost_of = estimate_prompt_cost if call.entry.path == PROMPT_PATH else estimate_cost  # not in the price table
     per_item: list[list[float]] = []
     unpriced: set[str] = set()
     for kind, requests in groups:
@@ -27,7 +29,7 @@ def estimate_groups(call: PreparedCall, groups: list[tuple[str, Requests]]) -> d
         for item in requests.items:
             total = 0.0
             for provider in requests.providers:
-                value = estimate_cost(call.entry, provider, item) if TRANSPORTS[kind].remote else 0.0
+                value = cost_of(call.entry, provider, item) if TRANSPORTS[kind].remote else 0.0
                 if value is None:
                     unpriced.add(provider)
                     total = math.nan
