@@ -127,6 +127,9 @@ class V3Mapping:
     fixed: tuple[tuple[str, Any], ...] = ()  # v3 input values the v2 subfeature implies
     fallbacks: bool = True  # whether fallback providers may be sent on v3
     notes: str = ""
+    # v3 runs it through an LLM ("provider/model" on POST /v3/chat/completions, a `_chat.ChatTask` from
+    # `_llm_tasks`): endpoint None (no expert model) or "chat" (an LLM task by nature)
+    llm: bool = False
 
     @property
     def subfeature(self) -> V3Subfeature | None:
@@ -488,18 +491,22 @@ V3_SUBFEATURES: dict[str, V3Subfeature] = {s.path: s for s in _SUBFEATURES}
 # -- v2 catalog paths -> v3 ----------------------------------------------------------------------------------------
 
 _FILE = (("file_url", "file"),)
-_NO_EXPERT = "No v3 expert model: an LLM provider, the v2 base URL while Eden serves it, or providers='local'."
+_NO_EXPERT = (
+    "No v3 expert model: runs through an LLM ('provider/model', e.g. 'openai/gpt-4o-mini') on POST "
+    "/v3/chat/completions with a JSON Schema derived from the output; or the v2 base URL while Eden serves it, or "
+    "providers='local'."
+)
 _CHAT = "OpenAI-shaped POST /v3/chat/completions: the row's text becomes the user message."
 
 _MAPPINGS: tuple[V3Mapping, ...] = (
-    V3Mapping("text/sentiment_analysis", None, notes=_NO_EXPERT),
+    V3Mapping("text/sentiment_analysis", None, notes=_NO_EXPERT, llm=True),
     V3Mapping("text/named_entity_recognition", "universal-ai", "text/named_entity_recognition"),
-    V3Mapping("text/keyword_extraction", None, notes=_NO_EXPERT),
-    V3Mapping("text/summarize", None, notes=_NO_EXPERT),
+    V3Mapping("text/keyword_extraction", None, notes=_NO_EXPERT, llm=True),
+    V3Mapping("text/summarize", None, notes=_NO_EXPERT, llm=True),
     V3Mapping("text/moderation", "universal-ai", "text/moderation"),
     V3Mapping("text/spell_check", "universal-ai", "text/spell_check"),
     V3Mapping("text/anonymization", "universal-ai", "text/anonymization"),
-    V3Mapping("text/syntax_analysis", None, notes=_NO_EXPERT),
+    V3Mapping("text/syntax_analysis", None, notes=_NO_EXPERT, llm=True),
     V3Mapping("text/topic_extraction", "universal-ai", "text/topic_extraction"),
     V3Mapping(
         "text/embeddings",
@@ -507,7 +514,7 @@ _MAPPINGS: tuple[V3Mapping, ...] = (
         renames=(("texts", "input"),),
         notes="POST /v3/embeddings, model 'provider/model', list `input`; results matched by data[].index.",
     ),
-    V3Mapping("text/generation", "chat", renames=(("text", "messages"),), notes=_CHAT),
+    V3Mapping("text/generation", "chat", renames=(("text", "messages"),), notes=_CHAT, llm=True),
     V3Mapping(
         "text/chat",
         "chat",
@@ -515,24 +522,29 @@ _MAPPINGS: tuple[V3Mapping, ...] = (
             ("text", "messages"),
             ("chatbot_global_action", "messages"),  # the system message
             ("previous_history", "messages"),
-            ("tool_results", "messages"),  # tool messages
-            ("available_tools", "tools"),
         ),
-        notes=_CHAT,
+        # tools are not sent through edenframe's chat path (the tool calls would have no column to land in)
+        v2_only=("available_tools", "tool_results", "tool_choice"),
+        notes=_CHAT + " Tools (available_tools, tool_results, tool_choice) are v2 only in edenframe.",
+        llm=True,
     ),
     V3Mapping(
-        "text/code_generation", "chat", renames=(("instruction", "messages"), ("prompt", "messages")), notes=_CHAT
+        "text/code_generation",
+        "chat",
+        renames=(("instruction", "messages"), ("prompt", "messages")),
+        notes=_CHAT,
+        llm=True,
     ),
-    V3Mapping("text/custom_classification", None, notes=_NO_EXPERT),
-    V3Mapping("text/custom_named_entity_recognition", None, notes=_NO_EXPERT),
-    V3Mapping("text/question_answer", None, notes=_NO_EXPERT),
+    V3Mapping("text/custom_classification", None, notes=_NO_EXPERT, llm=True),
+    V3Mapping("text/custom_named_entity_recognition", None, notes=_NO_EXPERT, llm=True),
+    V3Mapping("text/question_answer", None, notes=_NO_EXPERT, llm=True),
     V3Mapping(
         "text/search",
         None,
         notes=_NO_EXPERT + " Not v3's web/search (a web search engine); embeddings + similarity instead.",
     ),
     V3Mapping("translation/automatic_translation", "universal-ai", "translation/automatic_translation"),
-    V3Mapping("translation/language_detection", None, notes=_NO_EXPERT),
+    V3Mapping("translation/language_detection", None, notes=_NO_EXPERT, llm=True),
     V3Mapping(
         "translation/document_translation",
         "universal-ai",

@@ -114,6 +114,8 @@ def absorb(
                 for unit, record in zip(units, packed, strict=True):
                     if record is None:
                         result.set_error(unit, f"the provider returned no {pack_field} entry for this input")
+                    elif record.get("status") == "fail":  # this input alone failed (v3 asks an LLM per text)
+                        result.set_error(unit, _failure(provider, record, "fail") or "failed")
                     else:
                         result.set_record(unit, record)
                         if keep:

@@ -14,6 +14,12 @@ An adapter, one request per (item, provider):
   put back in input order by `data[].index`, never by their position in `data`.
 - File inputs: a URL goes as `input.file` as it is; a local path or bytes is uploaded once per content (sha256) with
   `POST {base}/upload` and sent by `file_id`, for every provider and row with that content.
+- Entries that run as an LLM chat (`chat_of`: a `_chat.ChatTask` is registered for the path, and v3 has no expert
+  model for it or serves it by chat): `POST {base}/chat/completions` per (input text, provider) with
+  `{"model": "provider/model", "messages": ..., "response_format": ..., <chat options>, "fallbacks": [...]}`. The
+  reply's `choices[0].message.content` becomes the entry's output through the task, so the provider object has the
+  same fields as the universal-ai path's. A packed item (a list of texts) gets one chat per text, its results put
+  back by the text's position; a text whose reply is unusable gets a failed entry in that position only.
 
 The answer `{status, cost, provider, output, error}` becomes the provider object
 `{"status": "success", **output, "cost": float, "provider": provider}` under the provider that was asked
@@ -60,6 +66,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from .._catalog import Subfeature
+from .._chat import CHAT_OPTIONS, ChatTask, chat_task
 from .._config import Settings
 from .._errors import APIError, ValidationError
 from .._local import has_local
@@ -101,18 +108,19 @@ def v3_route(entry: Subfeature) -> V3Mapping:
 def v3_refusal(entry: Subfeature, fields: dict[str, Any]) -> str | None:
     """Why a call of `entry` with these request fields (an item's, or the plan's params) cannot go to v3, or None.
 
-    For the runner to check before any request (the transport checks again on its first item)."""
+    For the runner to check before any request (the transport checks again on its first item). An entry that runs
+    as chat (`chat_of`) is checked by `_chat_refusal`: its providers (when `fields` names them) must be LLM models."""
+    task = chat_of(entry)
+    if task is not None:
+        return _chat_refusal(entry, fields)
     try:
         mapping = v3_route(entry)
     except KeyError:
         return f"{entry.method}() ({entry.path}) is not part of Eden AI's v3 API. {_ways_out(entry)}"
     if mapping.endpoint is None:
         return f"{entry.method}() ({entry.path}) has no expert model on Eden AI's v3 API. {_ways_out(entry)}"
-    if mapping.endpoint == "chat":
-        return (
-            f"{entry.method}() ({entry.path}) runs through v3's chat completions, which edenframe does not speak "
-            f"yet. {_ways_out(entry)}"
-        )
+    if mapping.endpoint == "chat":  # a chat entry whose task is not registered (its module was not imported)
+        return f"{entry.method}() ({entry.path}) runs through v3's chat completions, and has no chat task here."
     fallbacks = _split(fields.get("fallback_providers"))
     if fallbacks and (not mapping.fallbacks or mapping.endpoint == "embeddings"):
         return (
@@ -159,10 +167,84 @@ def _ways_out(entry: Subfeature) -> str:
         if has_local(entry.path)
         else "(no offline implementation exists for this one, so providers='local' is not an option)"
     )
-    return (
-        "Ways out: an LLM provider, once edenframe supports LLMs on v3; Eden AI's v2 API while Eden serves it (until "
-        "the end of 2026): edenframe.configure(base_url='https://api.edenai.run/v2'); " + local
+    llm = (
+        f"an LLM provider, e.g. providers='{EXAMPLE_LLM}' (the same columns, through v3's chat completions; "
+        "the models are listed by GET /v3/models)"
+        if chat_task(entry.path) is not None or getattr(V3_MAPPINGS.get(entry.path), "llm", False)
+        else "(no LLM path exists for this one)"
     )
+    return (
+        f"Ways out: {llm}; Eden AI's v2 API while Eden serves it (until the end of 2026): "
+        "edenframe.configure(base_url='https://api.edenai.run/v2'); " + local
+    )
+
+
+# -- entries that run as an LLM chat ----------------------------------------------------------------------------
+
+EXAMPLE_LLM = "openai/gpt-4o-mini"  # the model named in messages: cheap, and served by Eden AI's v3 chat
+
+
+def chat_of(entry: Subfeature) -> ChatTask | None:
+    """The chat task `entry` runs by on v3, or None when it runs on an expert model (or not at all).
+
+    Any catalog path with a registered task runs as chat unless v3 serves it by an expert model: those v3 has no
+    expert model for (sentiment, keywords...), those it serves by chat only (generation, chat, code generation),
+    and paths v3 does not map at all (a prompt over columns, "llm/prompt")."""
+    task = chat_task(entry.path)
+    if task is None:
+        return None
+    mapping = V3_MAPPINGS.get(entry.path)
+    if mapping is not None and mapping.endpoint not in (None, "chat"):
+        return None
+    return task
+
+
+def is_llm_model(spec: str) -> bool:
+    """Whether a provider string names an LLM model as v3's chat wants it: 'provider/model'."""
+    provider, slash, model = spec.partition("/")
+    return bool(provider.strip() and slash and model.strip())
+
+
+def llm_refusal(entry: Subfeature, spec: str, option: str = "providers") -> str:
+    """The error for a provider that is not an LLM model ('provider/model') on an entry that runs as chat."""
+    if V3_MAPPINGS.get(entry.path) is not None and V3_MAPPINGS[entry.path].endpoint is None:
+        return (
+            f"{entry.method}() ({entry.path}) has no expert model on Eden AI's v3 API: it runs through an LLM, and "
+            f"{option}={spec!r} is not an LLM model ('provider/model'). {_ways_out(entry)}"
+        )
+    return (
+        f"{entry.method}() ({entry.path}) runs through an LLM on Eden AI's v3 API (chat completions): {option}="
+        f"{spec!r} is not an LLM model; name one as 'provider/model', e.g. providers='{EXAMPLE_LLM}' (GET /v3/models "
+        "lists them)"
+    )
+
+
+def _chat_refusal(entry: Subfeature, fields: dict[str, Any]) -> str | None:
+    """Why a call of an entry that runs as chat cannot go to v3 with these fields, or None."""
+    settings = fields.get("settings")
+    for spec in _split(fields.get("providers")):
+        if spec != "local" and not is_llm_model(_spec(spec, settings)):
+            return llm_refusal(entry, spec)
+    fallbacks = _split(fields.get("fallback_providers"))
+    if len(fallbacks) > MAX_FALLBACKS:
+        return (
+            f"Eden AI's v3 API takes at most {MAX_FALLBACKS} fallback providers, got {len(fallbacks)} "
+            f"({', '.join(fallbacks)}): keep the {MAX_FALLBACKS} you trust most"
+        )
+    for spec in fallbacks:
+        if not is_llm_model(_spec(spec, settings)):
+            return llm_refusal(entry, spec, "fallback_providers")
+    mapping = V3_MAPPINGS.get(entry.path)
+    for key, value in fields.items():
+        if key in _CONTROL or value is None or key == entry.input_field or key in CHAT_OPTIONS:
+            continue
+        if mapping is not None and mapping.v3_name(key) is None:
+            why = V2_ONLY_OPTIONS.get(key) or mapping.notes or "the LLM path has no such field"
+            return (
+                f"{entry.method}() ({entry.path}): {key}= has no place on Eden AI's v3 API ({why}); drop it, or use "
+                "the v2 base URL while Eden serves it"
+            )
+    return None
 
 
 def _split(providers: Any) -> list[str]:
@@ -230,7 +312,8 @@ class V3Transport:
         if entry.path not in self._checked:
             check_v3(entry, items[0])
             self._checked.add(entry.path)
-        route = v3_route(entry)
+        task = chat_of(entry)
+        route = v3_route(entry) if task is None else None
         hand_over = _Handover(on_outcomes, eager=self.budget is not None)
 
         async def one(item: dict[str, Any]) -> None:
@@ -240,7 +323,11 @@ class V3Transport:
                     hand_over(name, Outcome(error=self.budget.refusal()))
                     return
                 providers = _split(item["providers"])
-                answers = await self._item(entry, route, item, providers, recall)
+                if task is not None:
+                    answers = await self._chat(entry, task, item, providers)
+                else:
+                    assert route is not None
+                    answers = await self._item(entry, route, item, providers, recall)
                 if any(a.recalled for a in answers):
                     if self.budget is not None:
                         self.budget.release([name])
@@ -331,6 +418,47 @@ class V3Transport:
         except _ItemError as exc:
             return _Answer(error=str(exc))
         return _Answer(obj=_provider_object(envelope))
+
+    async def _chat(
+        self, entry: Subfeature, task: ChatTask, item: dict[str, Any], providers: list[str]
+    ) -> list[_Answer]:
+        """Each provider's answer for one item run as chat: one `POST /chat/completions` per (text, provider).
+
+        A packed item's texts are asked one by one and their results put back by position (`_packed`); a packed
+        entry without an items field (question answering's `texts`) asks once, its texts joined as the context."""
+        value = item.get(entry.input_field)
+        params = {k: v for k, v in item.items() if k not in _CONTROL and k != entry.input_field and v is not None}
+        items_field = entry.pack.items_field if entry.pack is not None else None
+        if isinstance(value, list) and items_field is None:
+            texts, value = None, "\n\n".join(str(v) for v in value)
+        else:
+            texts = value if isinstance(value, list) else None
+        response_format = task.response_format(params)
+        options = {name: params[name] for name in CHAT_OPTIONS if name in params}
+        settings = item.get("settings")
+        fallbacks = [_spec(p, settings) for p in _split(item.get("fallback_providers"))]
+
+        async def ask(text: str, model: str) -> _Answer:
+            body: dict[str, Any] = {"model": model, "messages": task.messages(text, params)}
+            if response_format is not None:
+                body["response_format"] = response_format
+            body.update(options)
+            if fallbacks:
+                body["fallbacks"] = fallbacks
+            try:
+                answer = await self._post(f"{self.base}/chat/completions", body)
+            except _ItemError as exc:
+                return _Answer(error=str(exc))
+            return _Answer(obj=_chat_object(task, answer, params, model, fallbacks, response_format is not None))
+
+        async def one(provider: str) -> _Answer:
+            model = _spec(provider, settings)
+            if texts is None:
+                return await ask(str(value), model)
+            assert items_field is not None
+            return _packed(items_field, list(await asyncio.gather(*(ask(str(t), model) for t in texts))))
+
+        return list(await asyncio.gather(*(one(p) for p in providers)))
 
     async def _embed(self, entry: Subfeature, item: dict[str, Any], provider: str) -> _Answer:
         texts = item[entry.input_field]
@@ -618,6 +746,87 @@ def _provider_object(envelope: dict[str, Any]) -> dict[str, Any]:
     if "original_response" in envelope:
         obj["original_response"] = envelope["original_response"]
     return obj
+
+
+def _chat_object(
+    task: ChatTask, answer: dict[str, Any], params: dict[str, Any], model: str, fallbacks: list[str], structured: bool
+) -> dict[str, Any]:
+    """The provider object for one chat answer: the task's output fields, or a failure saying why the reply cannot
+    be used (it was paid for all the same: its cost stays on the row)."""
+    cost = _cost(answer.get("cost"))  # None when Eden sends none: never a made-up 0
+    who = _answered_by(answer, model, fallbacks)
+
+    def failed(message: str) -> dict[str, Any]:
+        return {"status": "fail", "error": {"message": message}, "cost": cost, ANSWERED_BY: who}
+
+    choices = answer.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message = first.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, list):  # content parts: their text, in order
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    finish = first.get("finish_reason")
+    if finish == "length" and structured:
+        limit = params.get("max_tokens")
+        at = f" at max_tokens={limit}" if limit is not None else ""
+        return failed(
+            f"the reply was cut off{at} (finish_reason 'length') before its JSON was complete: raise max_tokens"
+        )
+    if finish == "content_filter":
+        return failed("the provider's content filter stopped the reply (finish_reason 'content_filter')")
+    if not isinstance(content, str):
+        return failed("the answer holds no message content (choices[0].message.content)")
+    output = task.output(content, params)
+    if isinstance(output, str):
+        return failed(output)
+    return {"status": "success", **output, "cost": cost, ANSWERED_BY: who}
+
+
+def _answered_by(answer: dict[str, Any], model: str, fallbacks: list[str]) -> str:
+    """The 'provider/model' that answered: the answer's `model` when it names one of those asked (a provider may
+    answer with a dated version, 'gpt-4o-mini-2024-07-18'), else the one asked first."""
+    said = answer.get("model")
+    if not isinstance(said, str) or not said.strip():
+        return model
+    for asked in (model, *fallbacks):
+        if said == asked or said.startswith(asked + "-") or asked.endswith("/" + said):
+            return asked
+    provider = answer.get("provider")
+    if "/" not in said and isinstance(provider, str) and provider.strip():
+        return f"{provider.strip()}/{said}"
+    return said
+
+
+def _packed(items_field: str, answers: list[_Answer]) -> _Answer:
+    """One provider object for the texts of a packed item asked one by one: `items_field` holds each text's entry
+    at the text's position (a failed text's place holds a failed entry, its row's error; no other row moves)."""
+    if all(a.obj is None for a in answers):
+        errors = list(dict.fromkeys(a.error or "no answer" for a in answers))
+        return _Answer(error="; ".join(errors))
+    entries: list[dict[str, Any]] = []
+    costs = [a.obj.get("cost") for a in answers if a.obj is not None and a.obj.get("cost") is not None]
+    answered_by = None
+    for answer in answers:
+        obj = answer.obj
+        if obj is None:
+            entries.append({"status": "fail", "error": {"message": answer.error or "no answer"}})
+            continue
+        listed = obj.get(items_field)
+        if obj.get("status") != "success":
+            entries.append({"status": "fail", "error": obj.get("error"), ANSWERED_BY: obj.get(ANSWERED_BY)})
+        elif isinstance(listed, list) and len(listed) == 1 and isinstance(listed[0], dict):
+            entries.append({**listed[0], ANSWERED_BY: obj.get(ANSWERED_BY)})
+            answered_by = answered_by or obj.get(ANSWERED_BY)
+        else:
+            message = f"the task gave no single {items_field} entry for this text"
+            entries.append({"status": "fail", "error": {"message": message}})
+    obj = {
+        "status": "success",
+        items_field: entries,
+        "cost": sum(costs) if costs else None,
+        ANSWERED_BY: answered_by,
+    }
+    return _Answer(obj=obj)
 
 
 def _outcome(providers: list[str], answers: list[_Answer]) -> Outcome:

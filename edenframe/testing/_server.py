@@ -1,5 +1,6 @@
 """`EdenEmulator`: an aiohttp server that speaks the Eden AI v2 sync and batch wire format (wire-format.md §1–§3)
-and the v3 API (universal-ai sync and async, upload, embeddings, info: `_v3.py`), on one port: `base_url` is the v2
+and the v3 API (universal-ai sync and async, upload, embeddings, info: `_v3.py`; chat completions and the LLM
+model list: `_v3_chat.py`), on one port: `base_url` is the v2
 URL, `base_url_v3` the v3 one.
 
 Every subfeature of the catalog is served, by the schema-driven `synthetic` generator for any known provider and by
@@ -36,6 +37,7 @@ from .._catalog import Subfeature, all_subfeatures
 from . import _v2
 from ._records import BatchJob, BatchRequestState, Call, Charge
 from ._v3 import AccountRateLimit, V3Faults, V3State, synthetic_answer, v3_routes
+from ._v3_chat import ChatState, chat_routes
 from ._validation import _known_providers, _provider_list, validate_item
 from ._wire import (
     _INVALID_JSON,
@@ -82,8 +84,16 @@ def _v3_table(emu: EdenEmulator) -> web.RouteTableDef:
     return v3_routes(emu._v3_state())
 
 
+def _chat_table(emu: EdenEmulator) -> web.RouteTableDef:
+    """v3's chat completions and LLM model list (`_v3_chat.py`), serving from the same `ChatState` as the v3
+    routes (built by `_v3_table` just before): one account's rate limit, faults, records, charges and credits."""
+    state = emu._v3 if emu._v3 is not None else emu._v3_state()
+    assert isinstance(state, ChatState)
+    return chat_routes(state)
+
+
 # The API versions served, one route table each.
-ROUTE_TABLES: tuple[RouteTable, ...] = (_v2.routes, _v3_table)
+ROUTE_TABLES: tuple[RouteTable, ...] = (_v2.routes, _v3_table, _chat_table)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -128,6 +138,9 @@ class EdenEmulator:
         account_rate_limit: float | AccountRateLimit | None = None,
         v3_cost_format: str = "number",
         failing_providers: Collection[str] = (),
+        chat_invalid_share: float = 0.0,
+        chat_cost: bool = False,
+        llm_models: Collection[str] | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -188,6 +201,14 @@ class EdenEmulator:
             raise ValueError(f"v3_cost_format is 'number', 'string' or 'alternate', got {v3_cost_format!r}")
         self.v3_cost_format = v3_cost_format  # v3's `cost` as a JSON number, a decimal string, or both in turn
         self.failing_providers = frozenset(failing_providers)  # v3 only: providers failing every request
+        # v3 chat: the share of answers deliberately invalid (not JSON, or breaking the requested schema; chosen by
+        # prompt, so a prompt is always valid or always not), whether answers carry Eden's `cost`, and the
+        # 'provider/model' names GET /v3/models lists (None: the price table's LLM models)
+        if not 0.0 <= chat_invalid_share <= 1.0:
+            raise ValueError(f"chat_invalid_share is a share between 0 and 1, got {chat_invalid_share!r}")
+        self.chat_invalid_share = chat_invalid_share
+        self.chat_cost = chat_cost
+        self.llm_models = tuple(llm_models) if llm_models is not None else None
         self._v3: V3State | None = None
 
         self._rng = random.Random(seed)
@@ -419,8 +440,9 @@ class EdenEmulator:
             with self._lock:
                 self._ledger.append(Charge(**charged))
 
-        # requests are recorded by the records middleware, like v2's: the state's own `record` stays unused
-        self._v3 = V3State(
+        # requests are recorded by the records middleware, like v2's: the state's own `record` stays unused;
+        # a ChatState, so the chat route (`_chat_table`) serves from the very same account
+        self._v3 = ChatState(
             api_key=self._api_key,
             answer=answer,
             limiter=self.account_rate_limit,
@@ -439,6 +461,9 @@ class EdenEmulator:
             failing_providers=self.failing_providers,
             job_seconds=self.job_seconds,
             info_status=self.info_status,
+            invalid_share=self.chat_invalid_share,
+            chat_cost=self.chat_cost,
+            llm_models=self.llm_models,
         )
         return self._v3
 

@@ -31,6 +31,12 @@ Shapes and statuses, with the choice made where the documents are silent:
   `failing_providers` / `provider_fail_inputs` (502 once the model and its fallbacks have all failed), matched on
   the last user message's text.
 
+`GET /v3/models` (public, OA-06 `ListModelsResponse`): the LLM models the account may name, `{"object": "list",
+"data": [{id: "provider/model", object: "model", created, owned_by, model_name, pricing}]}`, from
+`ChatState.llm_models` or, by default, every 'provider/model' the price table lists for text/chat, text/generation
+and text/code_generation. Clients check model names against it; the chat route itself answers any
+'provider/model' (a client's check is what is under test, not the server's).
+
 Mounting beside the v3 table, in `_server.py`'s `ROUTE_TABLES`: `lambda emu: chat_routes(emu._v3)` once the
 emulator keeps a `ChatState` as `_v3` (shared with `v3_routes`), or `lambda emu: chat_routes(ChatState(api_key=
 emu.api_key))`. The emulator's middlewares already record every request, so its state keeps `record` a no-op; the
@@ -46,7 +52,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +66,9 @@ from ._wire import public
 log = logging.getLogger("edenframe.testing")
 
 CHAT_PATH = "/v3/chat/completions"
+MODELS_PATH = "/v3/models"
+LLM_PRICE_PATHS = ("text/chat", "text/generation", "text/code_generation")  # where the price table lists LLMs
+_CREATED = 1735689600  # 2025-01-01: `created` is required; the emulator has no release dates
 ROLES = ("user", "assistant", "system", "tool", "developer")  # OpenAPI `Message.role`
 REASONING_EFFORTS = ("minimal", "low", "medium", "high", "max", "xhigh", "disable", "none")
 RESPONSE_TYPES = ("text", "json_object", "json_schema")
@@ -76,6 +85,7 @@ class ChatState(V3State):
 
     invalid_share: float = 0.0  # share of answers deliberately invalid (not JSON, or breaking the schema)
     chat_cost: bool = False  # add Eden's `cost` (number or string per `cost_format`) to the chat answer
+    llm_models: Collection[str] | None = None  # what GET /v3/models lists; None: the price table's LLM models
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.invalid_share <= 1.0:
@@ -475,7 +485,41 @@ def chat_routes(state: ChatState) -> web.RouteTableDef:
     public(completions)
     for path in (CHAT_PATH, CHAT_PATH + "/"):
         routes.post(path)(completions)
+
+    async def models(request: web.Request, data: Any) -> web.Response:
+        if state.info_status is not None:
+            return _openai_error(state.info_status, "The models list cannot answer (emulated).", "server_error")
+        return _json({"object": "list", "data": [_model_object(m) for m in llm_models(state)]})
+
+    listing = public(serving(state, models, check_key=False, openai=True))
+    for path in (MODELS_PATH, MODELS_PATH + "/"):
+        routes.get(path)(listing)
     return routes
 
 
-__all__ = ["ChatState", "answer_content", "chat_routes"]
+def llm_models(state: ChatState) -> list[str]:
+    """The 'provider/model' names `GET /v3/models` lists."""
+    if state.llm_models is not None:
+        return list(dict.fromkeys(state.llm_models))
+    table = load_prices()
+    return sorted({key for path in LLM_PRICE_PATHS for key in table.keys(path) if _model_ok(key)})
+
+
+def _model_object(model: str) -> dict[str, Any]:
+    """One `ModelObject` (OA-06): the required fields, and the price per token where the table has one."""
+    provider, _, name = model.partition("/")
+    out: dict[str, Any] = {
+        "id": model,
+        "object": "model",
+        "created": _CREATED,
+        "owned_by": provider,
+        "model_name": name,
+    }
+    table = load_prices()
+    price = next((p for p in (table.price(path, model) for path in LLM_PRICE_PATHS) if p is not None), None)
+    if price is not None and price.unit == "token":
+        out["pricing"] = {"input_token": price.price / (price.per or 1), "output_token": price.price / (price.per or 1)}
+    return out
+
+
+__all__ = ["ChatState", "answer_content", "chat_routes", "llm_models"]
