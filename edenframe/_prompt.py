@@ -89,6 +89,8 @@ def parse_template(template: Any, columns: pd.Index) -> Template:
                 f"the template names the column {name!r}, which is not in the DataFrame."
                 f"{close_matches(name, labels)} Columns: {list(labels)[:20]}"
             )
+        if isinstance(columns.get_loc(labels[name]), (slice, np.ndarray)):
+            raise ValidationError(f"column label {name!r} is duplicated in the DataFrame; make the labels unique first")
         if "{" in spec:
             raise ValidationError(
                 f"the template field {{{name}:{spec}}} has a nested field in its format spec: write the spec out, "

@@ -112,7 +112,8 @@ def _messages(text: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _response_format(params: Mapping[str, Any]) -> dict[str, Any] | None:
     schema = params.get("schema")
-    return None if schema is None else _format_of(json.dumps(schema, sort_keys=True))
+    # keys in the schema's own order: a model writes the fields in that order (a reasoning field before the answer)
+    return None if schema is None else _format_of(json.dumps(schema))
 
 
 @functools.lru_cache(maxsize=32)
