@@ -11,6 +11,12 @@ from the event loop.
 
 Names are matched case-insensitively and returned in Eden AI's spelling ("Google" runs as "google"); a
 `provider/model` string is checked on its provider part, and the model part is kept as given.
+
+On v3, an entry that runs through an LLM (`v3_universal.chat_of`: sentiment and the other subfeatures with no v3
+expert model, generation, chat, prompts) names LLM models instead: each must be a 'provider/model' string
+(anything else is refused with the ways out) listed by `GET {base}/models` (OA-06 `ListModelsResponse`,
+`data[].id`); an unknown one is refused with close matches. When that list cannot be read, the form alone is
+checked: LLM models change too often for a built-in list to refuse a name.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from ._catalog import Subfeature, all_subfeatures
 from ._config import Settings
 from ._errors import ValidationError
 from ._transport.local import LOCAL
+from ._transport.v3_universal import chat_of, is_llm_model, llm_refusal
 from ._v3_models import V3_MAPPINGS
 from ._validate import close_matches
 
@@ -61,6 +68,8 @@ def checked_providers(
     remote = [p for p in providers if p != LOCAL]
     if not remote:
         return tuple(providers)
+    if _is_v3(settings) and chat_of(entry) is not None:
+        return _checked_models(entry, providers, settings, option)
     listing = provider_list(entry, settings)
     folded: dict[str, str | None] = {}
     for name in listing.names:  # two listed names equal but for case: neither is guessed
@@ -78,6 +87,58 @@ def checked_providers(
     if len(set(out)) != len(out):
         raise ValidationError(f"{option} names the same provider twice: {list(providers)} (as {out})")
     return tuple(out)
+
+
+def _checked_models(entry: Subfeature, providers: Sequence[str], settings: Settings, option: str) -> tuple[str, ...]:
+    """LLM models ('provider/model') in Eden AI's spelling, checked against `GET {base}/models` (see the module)."""
+    for spec in providers:
+        if spec != LOCAL and not is_llm_model(spec):
+            raise ValidationError(llm_refusal(entry, spec, option))
+    base = settings.base_url.rstrip("/")
+    url = f"{base}/models"
+    models, problem = _cached(
+        (base, "/models", settings.api_key is not None), lambda: _fetch(url, None, settings, _model_ids)
+    )
+    if not models:
+        log.debug("edenframe: LLM model names checked by their form only: %s", problem or f"GET {url} lists none")
+        out = list(providers)
+    else:
+        folded: dict[str, str | None] = {}
+        for name in models:
+            folded[name.casefold()] = None if name.casefold() in folded else name
+        out = []
+        for spec in providers:
+            canonical = spec if spec == LOCAL or spec in models else folded.get(spec.strip().casefold())
+            if canonical is None:
+                provider = spec.split("/", 1)[0].strip().casefold()
+                same = sorted(m for m in models if m.split("/", 1)[0].casefold() == provider)
+                hint = close_matches(spec.casefold(), [m.casefold() for m in models])
+                shown = (
+                    f" {provider}'s models: {', '.join(same[:20])}{', ...' if len(same) > 20 else ''}." if same else ""
+                )
+                raise ValidationError(
+                    f"{option}: {spec!r} is not an LLM model Eden AI lists (GET {url}) for {entry.method}().{hint}"
+                    f"{shown} Name a listed 'provider/model', e.g. 'openai/gpt-4o-mini'."
+                )
+            out.append(canonical)
+    if len(set(out)) != len(out):
+        raise ValidationError(f"{option} names the same model twice: {list(providers)} (as {out})")
+    return tuple(out)
+
+
+def _is_v3(settings: Settings) -> bool:
+    return settings.base_url.rstrip("/").rsplit("/", 1)[-1] == "v3"
+
+
+def _model_ids(body: Any) -> frozenset[str] | None:
+    """`GET /v3/models` (`ListModelsResponse`, v3 OpenAPI): the ids ('provider/model') of `data[]`."""
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        return None
+    return frozenset(
+        m["id"].strip()
+        for m in body["data"]
+        if isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"].strip()
+    )
 
 
 def _refusal(entry: Subfeature, spec: str, name: str, listing: ProviderList, option: str) -> str:

@@ -379,3 +379,25 @@ def enum(*values: str) -> Enum:
 def items_of(**fields: Type) -> ListOf:
     """The common `items: [{...}]` shape."""
     return ListOf(struct(**fields))
+
+
+def json_schema(t: Type) -> dict[str, Any]:
+    """The strict JSON Schema of a catalog type, for an LLM's structured output (`response_format`).
+
+    Strict as OpenAI-style structured output wants it: every object lists all its properties in `required` and
+    allows no others; an `Enum` becomes a string `enum` (so the reply's label is one of the column's categories);
+    an `Embedding` an array of numbers. A free-form `Mapping` (syntax's `others`) has no strict form: the field is
+    left out of its object, so that value stays missing, as when a provider omits it.
+    """
+    if isinstance(t, Scalar):
+        return {"type": {"string": "string", "float": "number", "int": "integer", "bool": "boolean"}[t.kind]}
+    if isinstance(t, Enum):
+        return {"type": "string", "enum": list(t.values)}
+    if isinstance(t, ListOf):
+        return {"type": "array", "items": json_schema(t.item)}
+    if isinstance(t, Embedding):
+        return {"type": "array", "items": {"type": "number"}}
+    if isinstance(t, Struct):
+        properties = {name: json_schema(sub) for name, sub in t.fields if not isinstance(sub, Mapping)}
+        return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+    raise TypeError(f"{t!r} has no strict JSON Schema (a free-form object): leave it out of the schema asked for")

@@ -438,7 +438,7 @@ async def test_an_async_job_that_fails_is_a_row_error_and_is_collected(v3: Any) 
         # no expert model, and a provider that is not an LLM model: the three ways out, the LLM one concrete
         ("text/sentiment_analysis", {"providers": "amazon"}, ["no expert model", "v2", "providers='local'"]),
         ("translation/language_detection", {"providers": "amazon"}, ["no expert model", "base_url", "local"]),
-        ("text/chat", {"providers": "amazon"}, ["chat completions"]),
+        ("text/chat", {"providers": "amazon"}, ["chat completions", "'provider/model'"]),
         ("ocr/ocr", {"language": "en", "file_password": "x"}, ["file_password=", "drop it"]),
         ("ocr/ocr", {}, ["needs language="]),
         (NER, {"fallback_providers": "a,b,c,d"}, ["at most 3"]),

@@ -159,6 +159,11 @@ def check_v3(entry: Subfeature, fields: dict[str, Any]) -> None:
     problem = v3_refusal(entry, fields)
     if problem is not None:
         raise ValidationError(problem)
+    task = chat_of(entry)
+    if task is not None:
+        # the schema asked for, built now: a missing `jsonschema` (edenframe[prompt], which checks the replies) or
+        # a schema that cannot be built fails here, before any request
+        task.response_format({k: v for k, v in fields.items() if k not in _CONTROL and v is not None})
 
 
 def _ways_out(entry: Subfeature) -> str:
@@ -449,7 +454,9 @@ class V3Transport:
                 answer = await self._post(f"{self.base}/chat/completions", body)
             except _ItemError as exc:
                 return _Answer(error=str(exc))
-            return _Answer(obj=_chat_object(task, answer, params, model, fallbacks, response_format is not None))
+            # the task's `output` sees the text asked too, under the entry's input field (chat echoes it)
+            asked = {**params, entry.input_field: text}
+            return _Answer(obj=_chat_object(task, answer, asked, model, fallbacks, response_format is not None))
 
         async def one(provider: str) -> _Answer:
             model = _spec(provider, settings)
