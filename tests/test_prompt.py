@@ -306,19 +306,26 @@ def test_fallback_models_name_who_answered(v3: Any) -> None:
     assert all(c.json["fallbacks"] == ["google/gemini-2.5-flash"] for c in chats(emu))
 
 
+def posts(emu: EdenEmulator) -> list[Any]:
+    """What was sent to be answered (reads of the model list, made while checking the call, are not)."""
+    return [c for c in emu.calls if c.method != "GET"]
+
+
 def test_dry_run_estimates_from_prompt_length(v3: Any) -> None:
-    emu = v3()
+    emu = v3(llm_models=[MODEL, "acme/brand-new-model"])
     df = pd.DataFrame({"review": ["short", "a much longer review " * 20, "short"]})
     plan = df.eden.prompt("{review}", providers=MODEL, dry_run=True, max_tokens=100)
-    assert len(plan) == 2 and sent(emu) == []
+    assert len(plan) == 2 and posts(emu) == []
     assert plan["estimated_cost"].gt(0).all()
     assert plan["estimated_cost"].iloc[1] > plan["estimated_cost"].iloc[0]
     report = plan.attrs["edenframe"]
     assert report["estimated_cost"] == pytest.approx(plan["estimated_cost"].sum())
     assert report["unpriced_providers"] == []
-    # an unknown model: no price, no made-up number
-    plan = df.eden.prompt("{review}", providers="nobody/nothing", dry_run=True)
-    assert plan["estimated_cost"].isna().all() and plan.attrs["edenframe"]["unpriced_providers"] == ["nobody/nothing"]
+    # a model without a known price: no made-up number
+    plan = df.eden.prompt("{review}", providers="acme/brand-new-model", dry_run=True)
+    assert plan["estimated_cost"].isna().all()
+    assert plan.attrs["edenframe"]["unpriced_providers"] == ["acme/brand-new-model"]
+    assert posts(emu) == []
 
 
 def test_max_cost_refuses_before_sending(v3: Any) -> None:
@@ -326,7 +333,7 @@ def test_max_cost_refuses_before_sending(v3: Any) -> None:
     df = pd.DataFrame({"review": [f"review {i} " * 50 for i in range(20)]})
     with pytest.raises(edenframe.BudgetExceededError):
         df.eden.prompt("{review}", providers=MODEL, max_cost=1e-6, max_tokens=1000)
-    assert sent(emu) == []
+    assert posts(emu) == []
 
 
 # -- refusals, all before any request -------------------------------------------------------------------------------
@@ -376,6 +383,16 @@ def test_duplicated_column_label_is_refused(v3: Any) -> None:
     assert emu.calls == []
 
 
+def test_a_model_eden_does_not_list_is_refused_with_close_matches(v3: Any) -> None:
+    emu = v3()
+    df = pd.DataFrame({"review": ["Boils fast"]})
+    with pytest.raises(
+        ValidationError, match=r"'openai/gpt-4o-mni' is not an LLM model.*Did you mean 'openai/gpt-4o-mini'"
+    ):
+        df.eden.prompt("{review}", providers="openai/gpt-4o-mni")
+    assert posts(emu) == []
+
+
 def test_v2_base_url_is_refused_naming_the_v3_url(emulator: EdenEmulator) -> None:
     df = pd.DataFrame({"review": ["Boils fast"]})
     with pytest.raises(ValidationError, match=r'configure\(base_url="https://api.edenai.run/v3"\)'):
@@ -405,3 +422,33 @@ def test_clear_cache_takes_the_prompt_method(v3: Any) -> None:
     df.eden.prompt("{review}", providers=MODEL, progress=False)
     assert edenframe.clear_cache("prompt") == 1
     assert json.dumps(edenframe.cache_info(), default=str)  # still readable
+
+
+# -- the docs -----------------------------------------------------------------------------------------------------
+
+
+def test_docs_prompts_page_runs_as_written(v3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/prompts.md's Python blocks run top to bottom against the emulator (its configure() pointed there)."""
+    import re
+    from pathlib import Path
+
+    require_extra("prompt")
+    pytest.importorskip("pydantic")
+    emu = v3()
+    configure = edenframe.configure
+
+    def to_emulator(**settings: Any) -> None:
+        configure(**{**settings, "api_key": emu.api_key, "base_url": emu.base_url_v3, "progress": False})
+
+    monkeypatch.setattr(edenframe, "configure", to_emulator)
+    page = Path(__file__).resolve().parents[1] / "docs" / "prompts.md"
+    blocks = re.findall(r"^```python\n(.*?)^```$", page.read_text(encoding="utf-8"), flags=re.S | re.M)
+    assert len(blocks) >= 4
+    namespace: dict[str, Any] = {}
+    for block in blocks:
+        exec(compile(block, str(page), "exec", dont_inherit=True), namespace)  # our own docs, without our __future__
+    out, plan = namespace["out"], namespace["plan"]
+    assert out["prompt_label"].dtype == pd.CategoricalDtype(["positive", "negative", "mixed"])
+    assert out["prompt_error"].isna().all() and out["prompt_issues"].notna().all()
+    assert plan["estimated_cost"].gt(0).all() and len(plan) == 2
+    assert len(chats(emu)) == 4  # the first and the pydantic call, two distinct prompts each

@@ -14,7 +14,6 @@ from .._catalog import Subfeature, all_subfeatures
 from .._config import Settings, api_of, as_flag, current_settings, parse_providers
 from .._errors import MissingAPIKeyError, ValidationError
 from .._local import has_local, local_check
-from .._prompt_task import PROMPT_PATH
 from .._providers import checked_providers
 from .._schema import STR, Struct
 from .._transport import AUTO, LOCAL, TRANSPORTS, kind_of, transport_choices
@@ -169,15 +168,13 @@ def prepare_call(
     body_options = _body_options(request_options, providers)
     if remote and api == "v3":
         check_v3(entry, {**params, **body_options})  # no v3 model, a v2-only option: refused before any request
-    # Last, as it may read Eden AI's provider list over HTTP: names in Eden AI's spelling ('Google' -> 'google').
-    # A prompt's LLM models are on no subfeature's list (its module checks their 'provider/model' form).
-    llm = entry.path == PROMPT_PATH
-    if remote and not llm:
+    # Last, as it may read Eden AI's provider list over HTTP: names in Eden AI's spelling ('Google' -> 'google')
+    if remote:
         checked = checked_providers(entry, providers, settings)
         if checked != providers:
             providers = checked
             columns = new_columns()
-    if "fallback_providers" in body_options and not llm:
+    if "fallback_providers" in body_options:
         fallbacks = body_options["fallback_providers"].split(",")
         body_options["fallback_providers"] = ",".join(
             checked_providers(entry, fallbacks, settings, "fallback_providers")
