@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import _accessor as _accessor  # registers the accessors
 from . import _llm_tasks as _llm_tasks  # registers the chat tasks of the subfeatures v3 serves through an LLM
+from . import _prompt_task as _prompt_task  # registers the prompts' chat task (_chat.CHAT_TASKS)
 from . import datasets as datasets
 from ._accessor import EdenFrameAccessor, EdenSeriesAccessor
 from ._cache import cache_info, clear_cache

@@ -18,6 +18,7 @@ from ._io import to_parquet
 from ._local import has_local
 from ._pipeline import run_frame
 from ._pipeline._frame import column_names
+from ._prompt import prompt_frame
 from ._validate import check_column, input_column
 
 
@@ -44,6 +45,44 @@ class _EdenBase:
         """The async twin of `run`, for `await` in notebooks and async applications."""
         frame, column = self._input(column, options)
         return await run_frame(frame, subfeature, column, options, None)
+
+    def prompt(
+        self, template: str, /, schema: Any = None, providers: Any = None, system: str | None = None, **options: Any
+    ) -> pd.DataFrame:
+        """Send a prompt built from each row to an LLM (Eden AI v3) and get its answer in typed columns.
+
+        ``df.eden.prompt("Rate this review of {product}: {review}", schema=Rating, providers="openai/gpt-4o-mini")``
+
+        Parameters
+        ----------
+        template : a ``str.format`` template over column names (``{{``/``}}`` for literal braces; a format spec
+            such as ``{price:.2f}`` works). Each row's values appear verbatim; a row missing any named value (NA,
+            empty or blank) is skipped (its columns NA). Identical prompts are sent once, and cached.
+            On a Series, the template names the Series (``s.eden.prompt("Summarize: {review}")``).
+        schema : the reply's structure: a JSON Schema object, a pydantic model class, or the shorthand
+            ``{"label": ["positive", "negative"], "score": float, "tags": [str]}`` (every key required). One
+            column ``{prefix}_{field}`` per top-level field, typed from the schema (enum -> category, number ->
+            float64, integer -> Int64, boolean -> boolean, string -> string, array/object -> ArrowDtype). A reply
+            that is not valid JSON or breaks the schema is a row error naming the field and the problem.
+            Without a schema: one string column ``{prefix}_text``.
+        providers : LLM models as ``"provider/model"`` (``"openai/gpt-4o-mini"``); several give side-by-side
+            columns. ``fallback_providers`` (also ``provider/model``) are tried when a model fails.
+        system : the system message sent before each prompt.
+        temperature (0-2), max_tokens (>= 1), seed, reasoning_effort, top_p (0-1) : chat options.
+        prefix (default ``"prompt"``), errors, overwrite, progress, cache, dry_run, max_cost, base_url, api_key :
+            as for every method.
+
+        Prompts run on Eden AI's v3 API only: ``edenframe.configure(base_url="https://api.edenai.run/v3")``.
+        Returns the frame's columns, then the new ones, plus ``{prefix}_cost`` and ``{prefix}_error``.
+        """
+        return run_sync_from_user(self.aprompt(template, schema=schema, providers=providers, system=system, **options))
+
+    async def aprompt(
+        self, template: str, /, schema: Any = None, providers: Any = None, system: str | None = None, **options: Any
+    ) -> pd.DataFrame:
+        """The async twin of `prompt`, for `await` in notebooks and async applications."""
+        frame, _ = self._frame_and_column(None)
+        return await prompt_frame(frame, template, schema, providers, system, options)
 
 
 @pd.api.extensions.register_dataframe_accessor("eden")

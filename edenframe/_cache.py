@@ -511,7 +511,10 @@ def clear_cache(subfeature: str | None = None, *, older_than: float | None = Non
 
         if not isinstance(subfeature, str):
             raise ValidationError(f"subfeature must be a name such as 'sentiment', not {type(subfeature).__name__}")
-        path = get_subfeature(subfeature).path  # unknown names: a ValidationError with close matches
+        from ._prompt_task import PROMPT_METHOD, PROMPT_PATH
+
+        # a prompt's entry is built per call, never in the catalog; other unknown names: close matches
+        path = PROMPT_PATH if subfeature in (PROMPT_PATH, PROMPT_METHOD) else get_subfeature(subfeature).path
     if older_than is not None and (
         isinstance(older_than, bool) or not isinstance(older_than, (int, float)) or not older_than >= 0
     ):

@@ -875,19 +875,29 @@ def cost_estimator(entry: Subfeature, settings: Any = None, api: str = "v2") -> 
     hour (the /v3 reads): call it off the event loop."""
     if api != "v3":
         return lambda provider, item: (estimate_cost(entry, provider, item), None)
+    from ._chat import chat_task
     from ._providers import model_list_prices, v3_info
     from ._v3_models import V3_MAPPINGS
 
     mapping = V3_MAPPINGS.get(entry.path)
-    endpoint = mapping.endpoint if mapping is not None else "universal-ai"
-    if endpoint in (None, "chat"):  # through an LLM
+    task = chat_task(entry.path)
+    endpoint = mapping.endpoint if mapping is not None else ("chat" if task is not None else "universal-ai")
+    if endpoint in (None, "chat"):  # through an LLM (the subfeatures without an expert model, prompts)
 
         def chat(provider: str, item: Mapping[str, Any]) -> tuple[float | None, str | None]:
-            text = "\n".join(_input_texts(entry, item) or ())
-            value = chat_cost(provider, prompt=text, max_tokens=item.get("max_tokens"), settings=settings)
+            texts = _input_texts(entry, item) or []
+            if entry.pack is not None and entry.pack.items_field is None:
+                texts = ["\n\n".join(texts)]  # one chat for the item (question answering's context)
+            params = {k: v for k, v in item.items() if k != entry.input_field and v is not None}
+            value = 0.0
+            for text in texts:  # one chat per text: what the model reads is the messages and the schema asked for
+                sent: Any = text
+                if task is not None:
+                    sent = [*task.messages(text, params), {"content": json.dumps(task.response_format(params))}]
+                value += chat_cost(provider, prompt=sent, max_tokens=item.get("max_tokens"), settings=settings)
             if math.isnan(value):
                 return None, f"no token price known for the LLM {provider!r}"
-            return value, "LLM tokens: chars / 4 in, max_tokens (else a typical reply) out"
+            return value, "LLM tokens: chars / 4 of the messages and schema in, max_tokens (else a typical reply) out"
 
         return chat
     if endpoint == "embeddings":
