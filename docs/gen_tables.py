@@ -379,7 +379,8 @@ def local_table() -> str:
 # Meanings for settings whose line in the source carries no comment.
 _SETTING_MEANINGS = {
     "api_key": "your Eden AI API key; never shown in a repr, a log line or an error message",
-    "base_url": "the root of Eden AI's API; its last segment, `/v2` or `/v3`, picks the API; `EdenEmulator` in tests",
+    "base_url": "the root of Eden AI's API; its last segment picks the API: `/v3` (the default) or `/v2` (served "
+    "by Eden AI until the end of 2026); `EdenEmulator`'s `base_url_v3` or `base_url` in tests",
     "providers": "providers used when a call does not name any",
     "connect_timeout": "seconds to open a connection",
     "backoff_max": "longest delay between two retries, in seconds",

@@ -1,8 +1,9 @@
 """edenframe: Eden AI for pandas.
 
 `import edenframe` registers `df.eden` and `s.eden` (and `ddf.eden` once `dask.dataframe` is imported): each method
-sends one Eden AI request per distinct row value through the v2 batch API (or the offline `local` provider) and
-returns a new DataFrame with typed result columns aligned on the original index.
+sends one Eden AI request per distinct row value through Eden AI's v3 API, paced to the account's rate budget (or
+v2's batch API, by base URL, or the offline `local` provider) and returns a new DataFrame with typed result columns
+aligned on the original index.
 """
 
 from __future__ import annotations

@@ -303,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             sub.add_argument("--output", "-o", default=None, help="also write the planned requests to this file")
 
-    serve = commands.add_parser("serve", help="run the Eden AI v2 emulator (sync and batch endpoints)")
+    serve = commands.add_parser("serve", help="run the Eden AI emulator (v3 and v2, on one port)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed at start)")
     serve.add_argument("--api-key", default="test-key", help="the Bearer token the emulator accepts")
@@ -390,6 +390,7 @@ _CLI_WORDING = [
     (r",? or call (?:edenframe\.)?configure\(api_key=[^)]*\)", ""),  # already says "set EDENAI_API_KEY"
     (r"(?:edenframe\.)?configure\(api_key=[^)]*\)", "the EDENAI_API_KEY environment variable"),
     (r"\bpass api_key=(?:\.\.\.)?", "set EDENAI_API_KEY"),
+    (r"(?:edenframe\.)?configure\(base_url=(['\"])([^'\"]*)\1\)", r"EDENAI_BASE_URL=\2"),
     (r"^base_url\b", "EDENAI_BASE_URL"),
     (r"\bfallback_providers=(['\"])([^'\"]*)\1", r"--fallback-providers \2"),
     (r"\bfallback_providers\b", "--fallback-providers"),

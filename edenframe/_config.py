@@ -13,7 +13,9 @@ import numpy as np
 
 from ._errors import ValidationError
 
-DEFAULT_BASE_URL = "https://api.edenai.run/v2"
+# Eden AI's current API. v2 (V2_BASE_URL) keeps working by base URL while Eden serves it, until the end of 2026.
+DEFAULT_BASE_URL = "https://api.edenai.run/v3"
+V2_BASE_URL = "https://api.edenai.run/v2"
 APIS = ("v2", "v3")  # the Eden AI API versions edenframe speaks: the base URL's last path segment picks one
 V3_DEFAULT_RATE = 10.0  # requests per second: a v3 account's documented budget (wire-format-v3 3.1)
 
@@ -63,7 +65,8 @@ class Settings:
     backoff_base: float = 0.5  # first retry delay; doubles each attempt, with full jitter
     backoff_max: float = 30.0
     retry_deadline: float = 600.0  # no retry starts after this many seconds of retrying one call
-    # requests per second to Eden AI; None: as fast as allowed, slowing on 429 (v3 base URL: 10, the account budget)
+    # requests per second to Eden AI, shared by every thread and Dask worker; None: 10 on v3 (the default API, the
+    # account's budget), on v2 as fast as allowed, slowing on 429
     rate_limit: float | None = None
     sync_concurrency: int = 8  # requests in flight at once with transport="sync"
     poll_interval: float = 0.25  # first wait between polls of a running job; grows 1.5x per poll
@@ -85,7 +88,7 @@ _configured: dict[str, Any] = {}
 
 
 def configure(**options: Any) -> None:
-    """Set process-wide defaults, e.g. `configure(api_key="...", base_url="http://127.0.0.1:8080/v2")`.
+    """Set process-wide defaults, e.g. `configure(api_key="...", base_url="http://127.0.0.1:8080/v3")`.
 
     Accepts `api_key`, `base_url`, `providers` and the tuning knobs of `Settings` (`batch_size`,
     `max_running_jobs`, `request_timeout`, `max_retries`, `poll_interval`, `job_timeout`, `progress`, ...).
@@ -217,7 +220,7 @@ def _validated_base_url(value: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(
             f"base_url {value!r} is not an http(s) URL; expected something like {DEFAULT_BASE_URL!r} "
-            "or 'http://127.0.0.1:8080/v2' for the emulator"
+            "or 'http://127.0.0.1:8080/v3' for the emulator"
         )
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValidationError("base_url must not carry a query, fragment or credentials; pass api_key= instead")
@@ -225,7 +228,7 @@ def _validated_base_url(value: Any) -> str:
     if api_of(cleaned) not in APIS:
         raise ValidationError(
             f"base_url {value!r} must end with the Eden AI API version: /v3 (the current API, e.g. "
-            "'https://api.edenai.run/v3') or /v2 (served by Eden AI until the end of 2026, e.g. "
-            f"{DEFAULT_BASE_URL!r}); the emulator serves both ('http://127.0.0.1:8080/v2' or '.../v3')"
+            f"{DEFAULT_BASE_URL!r}) or /v2 (served by Eden AI until the end of 2026, e.g. {V2_BASE_URL!r}); the "
+            "emulator serves both ('http://127.0.0.1:8080/v3' or '.../v2')"
         )
     return cleaned

@@ -450,10 +450,21 @@ def test_serve_runs_the_emulator_until_interrupted(
     )
     try:
         assert server.stdout is not None
-        first = server.stdout.readline()
-        assert first.startswith("Eden AI v2 emulator listening on http://127.0.0.1:"), first
-        base_url = first.rsplit(" ", 1)[1].strip()
-        assert base_url.endswith("/v2")
+        first, second = server.stdout.readline(), server.stdout.readline()
+        # v3 first (edenframe's default API), then v2, on the same port
+        assert first.startswith("Eden AI v3 emulator listening on http://127.0.0.1:"), first
+        base_url_v3 = first.rsplit(" ", 1)[1].strip()
+        assert base_url_v3.endswith("/v3")
+        assert second.startswith(f"and Eden AI v2 on {base_url_v3[:-3]}/v2 "), second
+        base_url = f"{base_url_v3[:-3]}/v2"
+
+        v3_output = tmp_path / "ner.parquet"
+        result = cli("run", str(files["csv"]), "-s", "ner", "-c", "review", "-p", "amazon", "-o", str(v3_output),
+                     cwd=tmp_path, env={"EDENAI_API_KEY": "cli-key", "EDENAI_BASE_URL": base_url_v3})  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        entities = pd.read_parquet(v3_output)
+        assert entities["ner_error"].isna().all()
+        assert entities["ner_items"].notna().tolist() == [True, True, True, False, False, True, True, True]
 
         output = tmp_path / "out.parquet"
         result = cli("run", str(files["csv"]), "-s", "sentiment", "-c", "review", "-p", "microsoft",

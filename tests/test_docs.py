@@ -272,5 +272,7 @@ def test_the_emulator_charges_what_testing_md_says() -> None:
             assert sorted(charged) == pytest.approx(sorted(documented), rel=1e-9), provider
             assert out[f"{method}_cost"].tolist() == pytest.approx(documented, rel=1e-9)
             if provider != "synthetic":  # a listed price: the dry-run estimate is what the emulator charges
-                plan = getattr(frame.eden, method)("review", providers=provider, dry_run=True)
+                plan = getattr(frame.eden, method)(
+                    "review", providers=provider, base_url=emu.base_url, cache=False, dry_run=True
+                )
                 assert math.isclose(plan.attrs["edenframe"]["estimated_cost"], sum(documented), rel_tol=1e-9)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import edenframe
+from edenframe._config import V2_BASE_URL
 from edenframe._transport import TRANSPORTS, TransportKind, route
 from edenframe._transport.base import OutcomeCallback, Recall, TransportStats, Wiring
 from edenframe._transport.v2_sync import SyncTransport
@@ -67,4 +68,6 @@ def test_a_registered_transport_carries_the_call(registered: None) -> None:
 def test_an_unregistered_transport_is_refused_before_sending() -> None:
     frame = pd.DataFrame({"review": ["good"]})
     with pytest.raises(edenframe.ValidationError, match="transport must be one of \\['auto', 'batch', 'sync'\\]"):
-        frame.eden.sentiment("review", providers="google", api_key="x", transport="recording")
+        frame.eden.sentiment("review", providers="google", api_key="x", base_url=V2_BASE_URL, transport="recording")
+    with pytest.raises(edenframe.ValidationError, match="transport must be one of \\['auto', 'v3'\\]"):
+        frame.eden.ner("review", providers="amazon", api_key="x", transport="recording")  # the default API: v3

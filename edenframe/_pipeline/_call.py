@@ -11,7 +11,7 @@ import pandas as pd
 
 from .._cache import cache_setting
 from .._catalog import Subfeature, all_subfeatures
-from .._config import Settings, api_of, as_flag, current_settings, parse_providers
+from .._config import DEFAULT_BASE_URL, V2_BASE_URL, Settings, api_of, as_flag, current_settings, parse_providers
 from .._errors import MissingAPIKeyError, ValidationError
 from .._local import has_local, local_check
 from .._providers import checked_providers
@@ -172,7 +172,7 @@ def prepare_call(
         raise ValidationError(f"max_cost must be a non-negative number (USD), not {max_cost!r}")
     body_options = _body_options(request_options, providers)
     if remote and api == "v3":
-        check_v3(entry, {**params, **body_options})  # no v3 model, a v2-only option: refused before any request
+        _check_v3(entry, {**params, **body_options}, settings)  # no v3 model, a v2-only option: refused now
     # Last, as it may read Eden AI's provider list over HTTP: names in Eden AI's spelling ('Google' -> 'google')
     if remote:
         checked = checked_providers(entry, providers, settings)
@@ -200,6 +200,21 @@ def prepare_call(
         save_to=save_to,
         api=api,
     )
+
+
+def _check_v3(entry: Subfeature, fields: dict[str, Any], settings: Settings) -> None:
+    """`check_v3`, whose refusal on the default base URL also tells a user who upgraded edenframe (their call ran on
+    v2, the default until v3 became it) the one line that brings yesterday's behaviour back."""
+    try:
+        check_v3(entry, fields)
+    except ValidationError as exc:
+        if settings.base_url != DEFAULT_BASE_URL:
+            raise
+        raise ValidationError(
+            f"{exc}. edenframe now calls Eden AI's v3 API ({DEFAULT_BASE_URL}) by default; if this call worked "
+            f"with an earlier edenframe, the one-line fix is edenframe.configure(base_url='{V2_BASE_URL}'), which "
+            "Eden AI serves until the end of 2026 (README: 'Migrating from v2')"
+        ) from None
 
 
 def row_output(entry: Subfeature, fallbacks: bool) -> Struct:

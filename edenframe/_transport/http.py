@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from .._config import DEFAULT_BASE_URL, Settings
+from .._config import DEFAULT_BASE_URL, V2_BASE_URL, Settings
 from .._errors import APIError
 from .limiter import RateLimiter
 from .rate_budget import RateBudget, retry_after_seconds
@@ -83,7 +83,8 @@ class _Contact:
         if self.failure is None:
             self.failure = FirstContactError(
                 f"{what}. Check that the server is running and that EDENAI_BASE_URL or "
-                f"edenframe.configure(base_url=...) points at it (Eden AI's v2 API is {DEFAULT_BASE_URL})"
+                f"edenframe.configure(base_url=...) points at it (Eden AI's API is {DEFAULT_BASE_URL}, its v2 API "
+                f"{V2_BASE_URL})"
             )
             self._changed.set()
         return self.failure

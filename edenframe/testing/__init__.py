@@ -55,12 +55,13 @@ def serve(host: str = "127.0.0.1", port: int = 8080, api_key: str = "test-key", 
 
     async def main() -> None:
         async with EdenEmulator(api_key=api_key, host=host, port=port, **options) as emu:
-            print(f"Eden AI v2 emulator listening on {emu.base_url}", flush=True)
-            print(f"and Eden AI v3 on {emu.base_url_v3} (the same key)", flush=True)
+            print(f"Eden AI v3 emulator listening on {emu.base_url_v3}", flush=True)
+            print(f"and Eden AI v2 on {emu.base_url} (the same key)", flush=True)
             print("Point edenframe at it with:", flush=True)
             print("    import edenframe", flush=True)
-            print(f"    edenframe.configure(api_key={api_key!r}, base_url={emu.base_url!r})", flush=True)
-            print(f"or set EDENAI_API_KEY={api_key} EDENAI_BASE_URL={emu.base_url}", flush=True)
+            print(f"    edenframe.configure(api_key={api_key!r}, base_url={emu.base_url_v3!r})", flush=True)
+            print(f"or set EDENAI_API_KEY={api_key} EDENAI_BASE_URL={emu.base_url_v3}", flush=True)
+            print(f"(for the v2 API: base_url={emu.base_url!r})", flush=True)
             print("Press Ctrl-C to stop.", flush=True)
             await asyncio.Event().wait()
 
