@@ -172,7 +172,8 @@ def prepare_call(
         raise ValidationError(f"max_cost must be a non-negative number (USD), not {max_cost!r}")
     body_options = _body_options(request_options, providers)
     if remote and api == "v3":
-        _check_v3(entry, {**params, **body_options}, settings)  # no v3 model, a v2-only option: refused now
+        # no v3 model, a non-LLM provider where an LLM is needed, a v2-only option: refused now
+        _check_v3(entry, {**params, **body_options, "providers": ",".join(remote)}, settings)
     # Last, as it may read Eden AI's provider list over HTTP: names in Eden AI's spelling ('Google' -> 'google')
     if remote:
         checked = checked_providers(entry, providers, settings)
