@@ -244,8 +244,8 @@ def figures_for(scale: Scale, cases: dict[str, Case], embed: dict[str, Any]) -> 
             round(strict.ratio(rate), 3),
             "x the minimum",
             detail=detail("edenframe_strict", "baseline_strict"),
-            note=f"edenframe {100 * strict.share_429:.1f}% 429s, sustained {strict.sustained:.2f} req/s; baseline {cases['baseline_strict'].ratio(rate):.3f}x "
-            f"with {100 * strict_base.share_429:.1f}% 429s",
+            note=f"edenframe {100 * strict.share_429:.1f}% 429s, sustained {strict.sustained:.2f} req/s; baseline "
+            f"{strict_base.ratio(rate):.3f}x with {100 * strict_base.share_429:.1f}% 429s",
         )
     )
     figures.append(
