@@ -548,20 +548,40 @@ class _ItemError(Exception):
 
 class _Handover:
     """Hands outcomes over in small groups (the cache writes batch up); at once under a budget (each answer must
-    count before the next admission) or when asked (an async job is closed only after its result is stored)."""
+    count before the next admission) or when asked (an async job is closed only after its result is stored).
+
+    A group waits at most `_FLUSH_EVERY` seconds, also when no other answer follows (Eden stalls, a long
+    `Retry-After` pause): answers held back meanwhile are lost if the process dies, and a rerun pays for them again."""
 
     def __init__(self, on_outcomes: OutcomeCallback, eager: bool) -> None:
         self.on_outcomes = on_outcomes
         self.eager = eager
         self.buffer: dict[str, Outcome] = {}
         self.flushed = time.monotonic()
+        self.timer: asyncio.TimerHandle | None = None
+        self.failure: Exception | None = None  # raised by a timed flush: raised again on the run's own path
 
     def __call__(self, name: str, outcome: Outcome, force: bool = False) -> None:
         self.buffer[name] = outcome
         if force or self.eager or len(self.buffer) >= 50 or time.monotonic() - self.flushed > _FLUSH_EVERY:
             self.flush()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(_FLUSH_EVERY, self._due)
+
+    def _due(self) -> None:
+        self.timer = None
+        try:
+            self.flush()
+        except Exception as exc:  # a callback's exception would only be logged by the loop
+            self.failure = exc
 
     def flush(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
         if self.buffer:
             outcomes, self.buffer = self.buffer, {}
             self.on_outcomes(outcomes)
