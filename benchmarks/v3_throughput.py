@@ -1,7 +1,8 @@
 """Eden AI v3 throughput: edenframe against an emulated account limit, as a ratio of the theoretical minimum.
 
     python benchmarks/v3_throughput.py            # 10 req/s account, 100 rows per case (about 1.5 minutes)
-    python benchmarks/v3_throughput.py --quick    # 20 req/s, 60 rows per case (about 25 seconds)
+    python benchmarks/v3_throughput.py --quick    # 20 req/s, 60 rows per case (about 25 seconds): a smoke run,
+                                                  # whose 3 s cases are dominated by the account's 1 s burst
     python benchmarks/v3_throughput.py --rows 300 --rate 10 --output /tmp/v3.json
 
 v3 has no batch endpoint: one `POST /v3/universal-ai` per (row, provider), and an account budget of about 10
