@@ -1,9 +1,11 @@
-"""Property tests: whatever the index and the inputs, every value lands on its own row."""
+"""Property tests: whatever the index and the inputs, every value lands on its own row, on the v2 batch API and on
+v3 (one request per distinct input; embeddings packed and matched by `data[].index`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,10 +52,23 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     return frame
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def connect(emulator: EdenEmulator, api: str) -> None:
+    """Point edenframe at the emulator's v2 batch API or its v3 API (one request per distinct input, paced by an
+    account budget set high enough not to slow the test)."""
+    base_url = emulator.base_url_v3 if api == "v3" else emulator.base_url
+    edenframe.configure(
+        api_key=emulator.api_key, base_url=base_url, poll_interval=0.005, window_units=7, rate_limit=5000.0
+    )
+
+
+APIS = pytest.mark.parametrize("api", ["v2", "v3"])
+
+
+@APIS
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frame=frames())
-def test_every_value_on_its_own_row(emulator: EdenEmulator, frame: pd.DataFrame) -> None:
-    edenframe.configure(api_key=emulator.api_key, base_url=emulator.base_url, poll_interval=0.005, window_units=7)
+def test_every_value_on_its_own_row(emulator: EdenEmulator, api: str, frame: pd.DataFrame) -> None:
+    connect(emulator, api)
     out = frame.eden.run("translation/automatic_translation", "text", providers="google", target_language="de")
     assert out.index.equals(frame.index)
     pd.testing.assert_frame_equal(out[["text", "other"]], frame)
@@ -62,15 +77,18 @@ def test_every_value_on_its_own_row(emulator: EdenEmulator, frame: pd.DataFrame)
     report = out.attrs["edenframe"]
     assert report["skipped"] == len(frame) - sendable
     assert report["sent"] + report["cached"] + report["deduplicated"] == sendable
+    assert all(call.path.startswith(f"/{api}/") for call in emulator.calls)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@APIS
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frame=frames())
-def test_packed_rows_align(emulator: EdenEmulator, frame: pd.DataFrame) -> None:
-    edenframe.configure(api_key=emulator.api_key, base_url=emulator.base_url, poll_interval=0.005, window_units=7)
+def test_packed_rows_align(emulator: EdenEmulator, api: str, frame: pd.DataFrame) -> None:
+    connect(emulator, api)
     out = frame.eden.embed("text", providers="cohere")
     assert out.index.equals(frame.index)
     assert_rows_match(out, frame, "text", "embed", providers="cohere")
+    assert all(call.path.startswith(f"/{api}/") for call in emulator.calls)
 
 
 def test_results_built_window_by_window_equal_one_window(emulator: EdenEmulator) -> None:

@@ -9,6 +9,8 @@ registry in `edenframe._transport` (`TRANSPORTS`, `route`); a transport knows th
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -36,6 +38,52 @@ OutcomeCallback = Callable[[dict[str, Outcome]], None]
 # Answers request names from the result cache instead of an outcome (results another process stored while this run
 # waited for the batch job that process owned); returns the names it answered.
 Recall = Callable[[list[str]], set[str]]
+
+FLUSH_EVERY = 0.5  # seconds: the longest a transport holds an answer before handing it over
+
+
+class Handover:
+    """Hands a transport's outcomes over in small groups (the cache writes batch up); at once under a budget
+    (`eager`: each answer must count before the next admission) or when asked (`force`: an async job is closed only
+    after its result is stored).
+
+    A group waits at most `FLUSH_EVERY` seconds, also when no other answer follows (the server stalls, a long
+    `Retry-After` pause): answers held back are lost if the process dies, and a rerun pays for them again."""
+
+    def __init__(self, on_outcomes: OutcomeCallback, eager: bool) -> None:
+        self.on_outcomes = on_outcomes
+        self.eager = eager
+        self.buffer: dict[str, Outcome] = {}
+        self.flushed = time.monotonic()
+        self.timer: asyncio.TimerHandle | None = None
+        self.failure: Exception | None = None  # raised by a timed flush: raised again on the run's own path
+
+    def __call__(self, name: str, outcome: Outcome, force: bool = False) -> None:
+        self.buffer[name] = outcome
+        if force or self.eager or len(self.buffer) >= 50 or time.monotonic() - self.flushed > FLUSH_EVERY:
+            self.flush()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(FLUSH_EVERY, self._due)
+
+    def _due(self) -> None:
+        self.timer = None
+        try:
+            self.flush()
+        except Exception as exc:  # a callback's exception would only be logged by the loop
+            self.failure = exc
+
+    def flush(self) -> None:
+        """Hand over what is held (the transport calls this once more when it is done, or cancelled)."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
+        if self.buffer:
+            outcomes, self.buffer = self.buffer, {}
+            self.on_outcomes(outcomes)
+        self.flushed = time.monotonic()
 
 
 @dataclass

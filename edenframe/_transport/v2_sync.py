@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,14 +14,12 @@ import aiohttp
 from .._catalog import Subfeature
 from .._config import Settings
 from .._errors import APIError
-from .base import Outcome, OutcomeCallback, Recall, TransportStats, Wiring
+from .base import Handover, Outcome, OutcomeCallback, Recall, TransportStats, Wiring
 from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all, is_fatal
 from .limiter import RateLimiter
 
 if TYPE_CHECKING:
     from .._pipeline._budget import Budget
-
-_FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache writes batch up)
 
 
 class SyncTransport:
@@ -45,17 +42,8 @@ class SyncTransport:
         recall: Recall | None = None,  # each request is this run's own: nothing to recall
     ) -> None:
         url = f"{self.settings.base_url}/{entry.path}/"
-        buffer: dict[str, Outcome] = {}
-        flushed = time.monotonic()
-
-        def hand_over(name: str, outcome: Outcome, force: bool = False) -> None:
-            nonlocal flushed
-            buffer[name] = outcome
-            # Under a budget every answer counts at once, so the spending check before each request is current.
-            if force or self.budget is not None or len(buffer) >= 50 or time.monotonic() - flushed > _FLUSH_EVERY:
-                on_outcomes(dict(buffer))
-                buffer.clear()
-                flushed = time.monotonic()
+        # Under a budget every answer counts at once, so the spending check before each request is current.
+        hand_over = Handover(on_outcomes, eager=self.budget is not None)
 
         async def one(item: dict[str, Any]) -> None:
             async with self.slots:
@@ -67,9 +55,7 @@ class SyncTransport:
         try:
             await gather_all(one(item) for item in items)
         finally:
-            if buffer:
-                on_outcomes(dict(buffer))
-                buffer.clear()
+            hand_over.flush()
 
     async def _request(self, session: aiohttp.ClientSession, url: str, item: dict[str, Any]) -> Outcome:
         body = {key: value for key, value in item.items() if key != "name"}

@@ -77,7 +77,7 @@ from .._errors import APIError, ValidationError
 from .._local import has_local
 from .._prices import chat_cost
 from .._v3_models import MAX_FALLBACKS, V2_ONLY_OPTIONS, V3_MAPPINGS, V3_SUBFEATURES, V3Mapping, embedding_model
-from .base import Outcome, OutcomeCallback, Recall, TransportStats, Wiring
+from .base import Handover, Outcome, OutcomeCallback, Recall, TransportStats, Wiring
 from .http import FATAL_STATUSES, api_error, call, describe_error, gather_all, is_fatal
 from .rate_budget import RateBudget, budget_for
 from .v3_search import search as _rank
@@ -94,7 +94,6 @@ UPLOAD_DAYS = 7  # how long an uploaded file stays on Eden AI: as long as async 
 ANSWERED_BY = "provider"  # the provider object's field naming the provider that served the row: {prefix}_provider
 MAX_ROUNDS = 4  # claims tried for one async request while other runs hold it
 _WAIT_MAX_INTERVAL = 1.0  # longest pause between two looks at the journal while another run holds a job
-_FLUSH_EVERY = 0.5  # seconds: answers are handed over in small groups (cache writes batch up)
 # Item fields that are not v3 input fields: the request name, the providers and the v2 request options.
 _CONTROL = ("name", "providers", "fallback_providers", "settings", "show_original_response", "file")
 
@@ -327,7 +326,7 @@ class V3Transport:
             self._checked.add(entry.path)
         task = chat_of(entry)
         route = v3_route(entry) if task is None else None
-        hand_over = _Handover(on_outcomes, eager=self.budget is not None)
+        hand_over = Handover(on_outcomes, eager=self.budget is not None)
 
         async def one(item: dict[str, Any]) -> None:
             async with self.slots:
@@ -726,28 +725,6 @@ _VANISHED = "the async job is gone from Eden AI"
 
 class _ItemError(Exception):
     """One item cannot be sent or was refused: its rows get this message, the run goes on."""
-
-
-class _Handover:
-    """Hands outcomes over in small groups (the cache writes batch up); at once under a budget (each answer must
-    count before the next admission) or when asked (an async job is closed only after its result is stored)."""
-
-    def __init__(self, on_outcomes: OutcomeCallback, eager: bool) -> None:
-        self.on_outcomes = on_outcomes
-        self.eager = eager
-        self.buffer: dict[str, Outcome] = {}
-        self.flushed = time.monotonic()
-
-    def __call__(self, name: str, outcome: Outcome, force: bool = False) -> None:
-        self.buffer[name] = outcome
-        if force or self.eager or len(self.buffer) >= 50 or time.monotonic() - self.flushed > _FLUSH_EVERY:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.buffer:
-            outcomes, self.buffer = self.buffer, {}
-            self.on_outcomes(outcomes)
-        self.flushed = time.monotonic()
 
 
 # -- shapes ---------------------------------------------------------------------------------------------------
