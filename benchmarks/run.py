@@ -670,6 +670,24 @@ BENCHMARKS: dict[str, Callable[[Scale, Profiles], list[Figure]]] = {
 }
 
 
+def write_report(output: Path, scale: Any, seconds: float, load_before: Any, figures: list[Figure]) -> None:
+    """The run's figures as JSON (results/*.json): when, how loaded the machine was, at what scale."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": scale.quick,
+        "seconds": round(seconds, 1),
+        "load_average": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "machine": machine(),
+        "scale": asdict(scale),
+        "figures": [f.as_json() for f in figures],
+    }
+    output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
 def machine() -> dict[str, Any]:
     import aiohttp
     import numpy
@@ -777,20 +795,7 @@ def main(argv: list[str] | None = None) -> int:
     targets = [f for f in figures if f.passed is not None]
     print(f"\n{sum(bool(f.passed) for f in targets)} of {len(targets)} targets met; run took {seconds:.0f} s")
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        report = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "quick": scale.quick,
-            "seconds": round(seconds, 1),
-            "load_average": {
-                "before": [round(x, 2) for x in load_before],
-                "after": [round(x, 2) for x in os.getloadavg()],
-            },
-            "machine": machine(),
-            "scale": asdict(scale),
-            "figures": [f.as_json() for f in figures],
-        }
-        output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_report(output, scale, seconds, load_before, figures)
         print(f"results written to {output}")
     return 0
 

@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +45,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import baseline_v3_client  # noqa: E402  (beside this file)
-from run import Figure, machine, review_texts  # noqa: E402
+from run import Figure, review_texts, write_report  # noqa: E402
 
 import edenframe  # noqa: E402
 from edenframe.testing import EdenEmulator, assert_rows_match, expected_row  # noqa: E402
@@ -320,20 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     lost = [name for name, case in cases.items() if not case.correct]
     print(f"\nrows lost or wrong in: {lost or 'no case'}; run took {seconds:.0f} s")
     if not args.no_output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        report = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "quick": scale.quick,
-            "seconds": round(seconds, 1),
-            "load_average": {
-                "before": [round(x, 2) for x in load_before],
-                "after": [round(x, 2) for x in os.getloadavg()],
-            },
-            "machine": machine(),
-            "scale": asdict(scale),
-            "figures": [f.as_json() for f in figures],
-        }
-        args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_report(args.output, scale, seconds, load_before, figures)
         print(f"results written to {args.output}")
     return 0 if not lost else 1
 

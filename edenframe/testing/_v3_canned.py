@@ -57,6 +57,14 @@ def _find(responses: Responses, keys: list[str], spec: str) -> dict[str, Any] | 
     return None
 
 
+def _raise_if_failed(obj: dict[str, Any]) -> None:
+    """A fixed answer with `status: "fail"` fails its provider, with the answer's message."""
+    if obj.get("status") == "fail":
+        error = obj.get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        raise ProviderFailure(str(message or "the provider failed (fixed response)"))
+
+
 def answer(responses: Responses, sub: V3Subfeature, spec: str) -> tuple[dict[str, Any], float] | None:
     """(output, cost) of the fixed answer for this provider spec, or None; raises ProviderFailure for a failed one."""
     if not responses:
@@ -64,10 +72,7 @@ def answer(responses: Responses, sub: V3Subfeature, spec: str) -> tuple[dict[str
     obj = _find(responses, _keys(sub), spec)
     if obj is None:
         return None
-    if obj.get("status") == "fail":
-        error = obj.get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        raise ProviderFailure(str(message or "the provider failed (fixed response)"))
+    _raise_if_failed(obj)
     output = {k: v for k, v in obj.items() if k not in _NOT_OUTPUT}
     if sub.output is not None:  # a narrower output than v2's (text to speech): v3's fields only
         output = {name: output.get(name) for name in sub.output.names if name in output}
@@ -81,10 +86,7 @@ def vectors(responses: Responses, path: str, model: str, count: int) -> tuple[li
     obj = _find(responses, [path], model)
     if obj is None:
         return None
-    if obj.get("status") == "fail":
-        error = obj.get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        raise ProviderFailure(str(message or "the provider failed (fixed response)"))
+    _raise_if_failed(obj)
     items = obj.get("items") if isinstance(obj.get("items"), list) else []
     found = [item.get("embedding") if isinstance(item, dict) else None for item in items[:count]]
     return found, float(obj.get("cost") or 0.0)
