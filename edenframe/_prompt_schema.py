@@ -90,6 +90,11 @@ def _as_json_schema(schema: Any) -> tuple[dict[str, Any], str]:
         if _looks_like_json_schema(schema):
             return dict(schema), DEFAULT_NAME
         return _shorthand_object(schema, path=""), DEFAULT_NAME
+    if callable(getattr(type(schema), "model_json_schema", None)):  # an instance where its class was meant
+        raise ValidationError(
+            f"schema is an instance of the pydantic model {type(schema).__name__}: pass the class itself, "
+            f"schema={type(schema).__name__}"
+        )
     raise ValidationError(
         f"schema must be a JSON Schema object, a pydantic model class or a shorthand dict such as "
         f'{{"label": ["positive", "negative"], "score": float}}; got {type(schema).__name__}'
