@@ -330,7 +330,8 @@ def _jsonschema() -> Any:
         import jsonschema
     except ImportError as exc:
         raise MissingDependencyError(
-            "prompts with a schema need jsonschema, which is not installed. "
+            "LLM answers with a schema (df.eden.prompt with schema=, and the text methods Eden AI's v3 runs through an "
+            "LLM, such as sentiment or classify) are checked with jsonschema, which is not installed. "
             "Install it with: pip install 'edenframe[prompt]'"
         ) from exc
     return jsonschema

@@ -4,6 +4,8 @@ against the emulator over loopback."""
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 import pytest
 
@@ -86,3 +88,20 @@ def test_what_the_llm_needs_stays_required_on_v3() -> None:
         with pytest.raises(edenframe.ValidationError, match="needs the parameter 'question'"):
             frame().eden.answer("review", providers=LLM, api_key=emu.api_key, base_url=emu.base_url_v3)
         assert not [c for c in emu.calls if c.method == "POST"]
+
+
+def test_without_jsonschema_an_llm_method_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from edenframe import _llm_tasks, _prompt_schema
+
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # `import jsonschema` now raises ImportError
+    caches = (_llm_tasks._format, _prompt_schema._checker, _prompt_schema._normalized)
+    for cache in caches:
+        cache.cache_clear()  # schemas built by earlier tests would skip the import
+    try:
+        with EdenEmulator() as emu:
+            with pytest.raises(edenframe.MissingDependencyError, match=r"such as sentiment.*edenframe\[prompt\]"):
+                frame().eden.sentiment("review", providers=LLM, api_key=emu.api_key, base_url=emu.base_url_v3)
+            assert not [c for c in emu.calls if c.method == "POST"]
+    finally:
+        for cache in caches:
+            cache.cache_clear()
