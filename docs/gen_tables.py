@@ -276,7 +276,7 @@ def subfeature_section(entry: Subfeature) -> str:
 
     if entry.params:
         lines += ["| parameter | type | default | description |", "|---|---|---|---|"]
-        lines += [_param_row(p) for p in entry.params]
+        lines += [_param_row(p, _v3_optional(entry)) for p in entry.params]
     else:
         lines.append("No parameters of its own; the [common options](../getting-started.md#common-options) apply.")
     lines += ["", "Output columns with one provider (with several, `{provider}_` follows the prefix):", ""]
@@ -312,14 +312,22 @@ def _input_label(entry: Subfeature) -> str:
     return f"text (sent as `{entry.input_field}`)"
 
 
-def _param_row(p: Param) -> str:
+def _v3_optional(entry: Subfeature) -> tuple[str, ...]:
+    """The parameters v2 requires that a v3 call may leave out (v3 runs the method through an LLM)."""
+    from edenframe._v3_models import V3_MAPPINGS
+
+    mapping = V3_MAPPINGS.get(entry.path)
+    return mapping.llm_optional if mapping is not None and mapping.llm else ()
+
+
+def _param_row(p: Param, v3_optional: tuple[str, ...] = ()) -> str:
     kind = p.type.label()
     if p.minimum is not None or p.maximum is not None:
         low = "" if p.minimum is None else f"{p.minimum:g}"
         high = "" if p.maximum is None else f"{p.maximum:g}"
         kind += f", {low}..{high}"
     if p.required:
-        default = "required"
+        default = "required on v2, optional on v3" if p.name in v3_optional else "required"
     elif p.default is MISSING:
         default = "`None`"
     else:

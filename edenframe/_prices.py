@@ -420,11 +420,22 @@ def _table_from_body(
         kept = {
             path: entries
             for path, entries in table.prices.items()
-            if feature in (None, path.split("/", 1)[0]) and subfeature in (None, path.split("/", 1)[1])
+            if any(
+                feature in (None, name.split("/", 1)[0]) and subfeature in (None, name.split("/", 1)[1])
+                for name in _v3_names(path)
+            )
         }
         return PriceTable(kept, snapshot=f"live: {url}")
     snapshot = load_prices()
     return PriceTable.from_provider_subfeatures(body, defaults=snapshot.defaults, snapshot=f"live: {url}")
+
+
+def _v3_names(v3_path: str) -> tuple[str, ...]:
+    """A v3 subfeature's path and the catalog paths v3 serves by it ("audio/tts" is also "audio/text_to_speech",
+    "ocr/financial_parser" the invoice and receipt parsers), so the filters take either naming on v3."""
+    from ._v3_models import V3_MAPPINGS
+
+    return (v3_path, *(m.v2_path for m in V3_MAPPINGS.values() if m.v3_path == v3_path and m.v2_path != v3_path))
 
 
 async def arefresh_prices(
@@ -492,7 +503,8 @@ def refresh_prices(
     `session_or_base_url` is a base URL ("https://api.edenai.run/v2", or an `EdenEmulator`'s `base_url`), None
     for the configured one, or a blocking HTTP session with a `requests`-style `get()` (then `base_url` names the
     server). For an `aiohttp.ClientSession` use `await arefresh_prices(...)`. `feature` / `subfeature` filter
-    like the endpoint's `feature__name` / `subfeature__name`; `timeout` is in seconds. Default models are not in
+    like the endpoint's `feature__name` / `subfeature__name` (on v3 in either naming: `subfeature="text_to_speech"`
+    or `"tts"` keeps "audio/tts"); `timeout` is in seconds. Default models are not in
     the endpoint's answer: they are kept from the shipped snapshot. Raises `APIError` on an HTTP error.
     """
     import aiohttp

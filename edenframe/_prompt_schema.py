@@ -90,6 +90,11 @@ def _as_json_schema(schema: Any) -> tuple[dict[str, Any], str]:
         if _looks_like_json_schema(schema):
             return dict(schema), DEFAULT_NAME
         return _shorthand_object(schema, path=""), DEFAULT_NAME
+    if callable(getattr(type(schema), "model_json_schema", None)):  # an instance where its class was meant
+        raise ValidationError(
+            f"schema is an instance of the pydantic model {type(schema).__name__}: pass the class itself, "
+            f"schema={type(schema).__name__}"
+        )
     raise ValidationError(
         f"schema must be a JSON Schema object, a pydantic model class or a shorthand dict such as "
         f'{{"label": ["positive", "negative"], "score": float}}; got {type(schema).__name__}'
@@ -325,7 +330,8 @@ def _jsonschema() -> Any:
         import jsonschema
     except ImportError as exc:
         raise MissingDependencyError(
-            "prompts with a schema need jsonschema, which is not installed. "
+            "LLM answers with a schema (df.eden.prompt with schema=, and the text methods Eden AI's v3 runs through an "
+            "LLM, such as sentiment or classify) are checked with jsonschema, which is not installed. "
             "Install it with: pip install 'edenframe[prompt]'"
         ) from exc
     return jsonschema

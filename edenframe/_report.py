@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,15 @@ from typing import Any
 _COUNTERS = ("rows", "sent", "cached", "deduplicated", "skipped", "failed", "jobs")
 # Keys every run has that only say something when set: the summary leaves them out when they are 0, False or None.
 _QUIET = ("reattached", "cached_by_provider", "max_cost", "budget_reached", "not_sent")
+
+
+def usd(amount: float) -> str:
+    """An amount of USD for messages, with at least two significant digits: LLM and per-character requests cost
+    fractions of a cent, and "$0.0000 is above max_cost=$0.0000" says nothing."""
+    if not math.isfinite(amount) or amount <= 0:
+        return f"${amount:g}"
+    decimals = max(4, 1 - math.floor(math.log10(amount)))
+    return f"${amount:.{decimals}f}"
 
 
 class RunReport(dict[str, Any]):

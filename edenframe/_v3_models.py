@@ -160,6 +160,9 @@ class V3Mapping:
     # endpoint "embeddings" only: the rows are ranked against `query` by the similarity of their vectors, computed
     # in the client (semantic search), instead of returned as vectors
     rank: bool = False
+    # llm only: parameters v2's schema requires that the LLM path does without (the instruction just has no
+    # examples then), so a v3 call may leave them out
+    llm_optional: tuple[str, ...] = ()
 
     @property
     def subfeature(self) -> V3Subfeature | None:
@@ -703,9 +706,9 @@ _MAPPINGS: tuple[V3Mapping, ...] = (
         notes=_CHAT,
         llm=True,
     ),
-    V3Mapping("text/custom_classification", None, notes=_NO_EXPERT, llm=True),
+    V3Mapping("text/custom_classification", None, notes=_NO_EXPERT, llm=True, llm_optional=("examples",)),
     V3Mapping("text/custom_named_entity_recognition", None, notes=_NO_EXPERT, llm=True),
-    V3Mapping("text/question_answer", None, notes=_NO_EXPERT, llm=True),
+    V3Mapping("text/question_answer", None, notes=_NO_EXPERT, llm=True, llm_optional=("examples_context", "examples")),
     V3Mapping(
         "text/search",
         "embeddings",

@@ -45,8 +45,12 @@ def check_column(frame: pd.DataFrame, column: Any) -> None:
         raise ValidationError(f"column label {column!r} is duplicated in the DataFrame; make the labels unique first")
 
 
-def check_params(entry: Subfeature, given: dict[str, Any], allowed_options: Iterable[str]) -> dict[str, Any]:
-    """The subfeature parameters to send, validated; unknown keywords raise with close matches."""
+def check_params(
+    entry: Subfeature, given: dict[str, Any], allowed_options: Iterable[str], optional: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The subfeature parameters to send, validated; unknown keywords raise with close matches. `optional` names
+    required parameters this call may leave out (on v3, what the LLM path does without)."""
+    optional = frozenset(optional)
     known = {p.name: p for p in entry.params}
     unknown = [name for name in given if name not in known]
     if unknown:
@@ -61,7 +65,7 @@ def check_params(entry: Subfeature, given: dict[str, Any], allowed_options: Iter
     for p in entry.params:
         if p.name in given:
             params[p.name] = check_value(entry, p, given[p.name])
-        elif p.required:
+        elif p.required and p.name not in optional:
             raise ValidationError(
                 f"{entry.method}() ({entry.path}) needs the parameter {p.name!r}"
                 + (f": {p.description}" if p.description else "")

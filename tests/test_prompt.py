@@ -383,6 +383,19 @@ def test_duplicated_column_label_is_refused(v3: Any) -> None:
     assert emu.calls == []
 
 
+def test_a_pydantic_instance_is_refused_naming_its_class(v3: Any) -> None:
+    pydantic = pytest.importorskip("pydantic")
+
+    class Rating(pydantic.BaseModel):
+        label: str
+
+    emu = v3()
+    df = pd.DataFrame({"review": ["Boils fast"]})
+    with pytest.raises(ValidationError, match=r"instance of the pydantic model Rating: pass the class itself"):
+        df.eden.prompt("{review}", providers=MODEL, schema=Rating(label="good"))
+    assert emu.calls == []
+
+
 def test_a_model_eden_does_not_list_is_refused_with_close_matches(v3: Any) -> None:
     emu = v3()
     df = pd.DataFrame({"review": ["Boils fast"]})

@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._report import usd
 from .._transport import Outcome
 from ._results import response_key
 
@@ -131,7 +132,7 @@ class Budget:
     def refusal(self) -> str:
         """The error message of a request refused by the budget."""
         return (
-            f"{NOT_SENT} max_cost=${self.limit:.4f} was reached (${self.spent:.4f} spent when this request was due); "
+            f"{NOT_SENT} max_cost={usd(self.limit)} was reached ({usd(self.spent)} spent when this request was due); "
             "rerun with a higher max_cost to send it"
         )
 

@@ -18,6 +18,7 @@ from .._providers import checked_providers
 from .._schema import STR, Struct
 from .._transport import AUTO, LOCAL, TRANSPORTS, kind_of, transport_choices
 from .._transport.v3_universal import ANSWERED_BY, check_v3
+from .._v3_models import V3_MAPPINGS
 from .._validate import check_column, check_params, close_matches
 from ._frame import column_names
 from ._results import response_key
@@ -75,6 +76,13 @@ class PreparedCall:
         return any(kind_of(self.transport, p, api=self.api).jobs for p in self.providers)
 
 
+def _v3_optional(entry: Subfeature) -> tuple[str, ...]:
+    """The parameters v2 requires that a v3 call of `entry` may leave out: v3 runs it through an LLM, whose
+    instruction does without them (classify's and answer's examples)."""
+    mapping = V3_MAPPINGS.get(entry.path)
+    return mapping.llm_optional if mapping is not None and mapping.llm else ()
+
+
 def prepare_call(
     frame: pd.DataFrame, entry: Subfeature, column: Any, options: dict[str, Any], default_prefix: str | None
 ) -> PreparedCall:
@@ -86,10 +94,10 @@ def prepare_call(
     for name in ("progress", "overwrite", "dry_run"):
         if run_options.get(name) is not None:
             run_options[name] = as_flag(name, run_options[name])
-    params = check_params(entry, given, COMMON_OPTIONS)
-
     settings = current_settings(api_key=run_options.get("api_key"), base_url=run_options.get("base_url"))
     api = api_of(settings.base_url)
+    params = check_params(entry, given, COMMON_OPTIONS, _v3_optional(entry) if api == "v3" else ())
+
     if entry.v3_only and api != "v3":
         raise ValidationError(
             f"{entry.method}() is new in Eden AI's v3 API: use a base URL ending /v3 "

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._blocking import warn_user
 from .._errors import BudgetExceededError
-from .._report import RunReport
+from .._report import RunReport, usd
 from .._transport import TRANSPORTS
 from ._call import PreparedCall
 from ._plan import Plan, Requests
@@ -62,7 +62,7 @@ def check_budget(call: PreparedCall, estimate: dict[str, Any]) -> None:
         return
     if estimate["total"] > call.max_cost:
         raise BudgetExceededError(
-            f"the estimated cost ${estimate['total']:.4f} is above max_cost=${call.max_cost:.4f}; nothing was sent. "
+            f"the estimated cost {usd(estimate['total'])} is above max_cost={usd(call.max_cost)}; nothing was sent. "
             "Raise max_cost, run fewer rows, or check the plan first with dry_run=True"
         )
     if estimate["unpriced"]:

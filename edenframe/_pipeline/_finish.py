@@ -11,6 +11,7 @@ import pandas as pd
 from .._blocking import warn_user
 from .._errors import RowErrors, RowErrorWarning
 from .._media import media_session, row_keys, save_files
+from .._report import usd
 from ._budget import NOT_SENT
 from ._call import PreparedCall
 from ._frame import ProviderResult, provider_slug
@@ -91,7 +92,7 @@ def handle_failures(out: pd.DataFrame, call: PreparedCall, report: dict[str, Any
     budget = ""
     if report["budget_reached"]:
         budget = (
-            f"the budget max_cost=${call.max_cost:.4f} was reached (${report['cost']:.4f} spent): "
+            f"the budget max_cost={usd(call.max_cost)} was reached ({usd(report['cost'])} spent): "
             f"{report['not_sent']} of {report['rows']} rows were not sent"
         )
         if report["not_sent"]:
