@@ -65,7 +65,9 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise IsADirectoryError(f"{path}: is a directory, not a file")
     try:
         if kind == "csv":
-            return pd.read_csv(path, keep_default_na=False, na_values=[""])
+            # skip_blank_lines=False: in a one-column file a blank line is a row whose value is missing (to_csv writes
+            # it so); skipping it would drop that row and shift every later one
+            return pd.read_csv(path, keep_default_na=False, na_values=[""], skip_blank_lines=False)
         if kind == "parquet":
             return _read_parquet(path)
         return pd.read_json(path, lines=True, dtype=False, **_TEXT_DATES)

@@ -116,6 +116,15 @@ def test_write_then_read_parquet_keeps_dtypes(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(back, frame.reset_index(drop=True))  # the index is not written
 
 
+@pytest.mark.parametrize("name", ["one.csv", "one.jsonl", "one.parquet"])
+def test_a_missing_value_in_a_one_column_table_is_a_row_not_a_blank_line_skipped(tmp_path: Path, name: str) -> None:
+    frame = pd.DataFrame({"review": pd.array(["good", None, "bad", None], dtype="string")})
+    edenframe.write_table(frame, tmp_path / name)
+    back = edenframe.read_table(tmp_path / name)
+    assert len(back) == 4 and back["review"].iloc[2] == "bad"  # no row dropped, none shifted
+    assert back["review"].isna().tolist() == [False, True, False, True]
+
+
 @pytest.mark.parametrize("name", ["out.jsonl", "out.jsonl.gz", "out.ndjson"])
 def test_json_lines_write_nested_columns_as_nested_json(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
