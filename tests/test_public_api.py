@@ -116,6 +116,13 @@ def test_write_then_read_parquet_keeps_dtypes(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(back, frame.reset_index(drop=True))  # the index is not written
 
 
+def test_a_blank_line_in_a_hand_written_csv_is_a_row_with_a_missing_value(tmp_path: Path) -> None:
+    path = tmp_path / "reviews.csv"
+    path.write_text("review\ngood\n\nbad\n", encoding="utf-8")  # as a spreadsheet or an editor writes it
+    back = edenframe.read_table(path)
+    assert len(back) == 3 and back["review"].iloc[2] == "bad" and pd.isna(back["review"].iloc[1])
+
+
 @pytest.mark.parametrize("name", ["one.csv", "one.jsonl", "one.parquet"])
 def test_a_missing_value_in_a_one_column_table_is_a_row_not_a_blank_line_skipped(tmp_path: Path, name: str) -> None:
     frame = pd.DataFrame({"review": pd.array(["good", None, "bad", None], dtype="string")})
