@@ -12,7 +12,8 @@ Blocks:
 
 * `subfeatures FEATURE`: for every subfeature of FEATURE (text, translation, image, ocr, audio), the method, its
   parameters and its output columns with their dtypes, from `edenframe.all_subfeatures()`.
-* `methods`: one row per subfeature: feature, method, API path (marked when only v3 has it), offline or not.
+* `methods`: one row per subfeature: feature, method, API path (marked when only v3 has it), how Eden AI's v3 API
+  serves it (an expert model, an LLM, embeddings, or not at all), offline or not.
 * `v3-methods`: the methods of v3's own subfeatures: method, subfeature, mode (sync or async), input, providers.
 * `local`: the subfeatures the offline `local` provider implements, with the pip extra they need.
 * `settings`: the settings `edenframe.configure()` accepts, with defaults and the source comment.
@@ -257,8 +258,10 @@ def subfeature_section(entry: Subfeature) -> str:
         facts.append("Runs offline: `local` is the default provider (see [Local provider](../local.md)).")
     else:
         facts.append("No offline implementation: name the provider(s) with `providers=`.")
+    if v3_sentence(entry):
+        facts.append(v3_sentence(entry))
     if entry.providers:
-        where = "v3 documentation" if entry.v3_only else "schema"
+        where = "v3 documentation" if entry.v3_only else "v2 schema"
         facts.append(f"Providers in Eden AI's {where}: {', '.join(f'`{p}`' for p in entry.providers)}.")
     if entry.pack is not None and entry.pack.max_items > 1:
         facts.append(f"Up to {entry.pack.max_items} rows are packed into one request.")
@@ -286,6 +289,76 @@ def subfeature_section(entry: Subfeature) -> str:
     lines.append(f"| `{entry.method}_cost` | `float64`: what the provider charged for the row's request |")
     lines.append(f"| `{entry.method}_error` | `string`: NA when the row succeeded |")
     return "\n".join(lines)
+
+
+_LLM_LINK = "[through an LLM](text.md#on-eden-ai-v3-through-an-llm)"
+
+
+def v3_form(entry: Subfeature) -> str:
+    """How Eden AI's v3 API serves `entry`, in a few words (the `methods` table's column)."""
+    from edenframe._v3_models import V3_MAPPINGS, V3_SUBFEATURES
+
+    if entry.v3_only:
+        return "async job" if V3_SUBFEATURES[entry.path].mode == "async" else "expert model"
+    mapping = V3_MAPPINGS[entry.path]
+    if mapping.llm:
+        return "LLM (`provider/model`)"
+    if mapping.endpoint is None:
+        return "not on v3"
+    if mapping.endpoint == "embeddings":
+        return "embeddings, ranked by edenframe" if mapping.rank else "embeddings"
+    if mapping.v3_path != entry.path:
+        return f"expert model (`{mapping.v3_path}`)"
+    return "expert model"
+
+
+def v3_sentence(entry: Subfeature) -> str:
+    """What changes for a v2 subfeature on Eden AI's v3 API (the default), from its v3 mapping; "" for v3's own."""
+    from edenframe._v3_models import V2_ONLY_OPTIONS, V3_MAPPINGS
+
+    if entry.v3_only:
+        return ""  # its catalog notes say it (v3 only, async)
+    mapping = V3_MAPPINGS[entry.path]
+    if mapping.llm and mapping.endpoint is None:
+        return (
+            f"On Eden AI's v3 API (no expert model there) it runs {_LLM_LINK}: `providers=` names one as "
+            "`provider/model`, the columns stay the same, and any other remote provider is refused before any request."
+        )
+    if mapping.llm:
+        return (
+            f"On Eden AI's v3 API it runs {_LLM_LINK} (`POST /v3/chat/completions`): `providers=` names one as "
+            "`provider/model`."
+        )
+    if mapping.endpoint is None:
+        return (
+            "Not on Eden AI's v3 API (no expert model, no LLM path): refused there before any request; it runs on "
+            "the v2 base URL while Eden AI serves it."
+        )
+    if mapping.endpoint == "embeddings" and mapping.rank:
+        return (
+            "On Eden AI's v3 API (no search model) the query and the texts are embedded with `POST /v3/embeddings` "
+            "and ranked by edenframe: `providers=` names an embedding model (`openai/text-embedding-3-small`; a "
+            "bare `openai` gets that one)."
+        )
+    if mapping.endpoint == "embeddings":
+        return (
+            "On Eden AI's v3 API: `POST /v3/embeddings`, `providers=` naming an embedding model "
+            "(`openai/text-embedding-3-small`; a bare `openai` gets that one)."
+        )
+    said = [f"On Eden AI's v3 API: model `{mapping.v3_path}/<provider>[/<model>]`"]
+    fixed = dict(mapping.fixed)
+    if fixed:
+        said[0] += " with " + ", ".join(f"`{name}={value!r}`" for name, value in fixed.items())
+    main = mapping.v3_name(entry.input_field)
+    needs = [mapping.v2_name(n) for n in mapping.v3_required if n != main and n not in fixed]
+    if needs:
+        said.append("needs " + ", ".join(f"`{n}=`" for n in needs) + " there")
+    dropped = [p.name for p in entry.params if p.name in mapping.v2_only or p.name in V2_ONLY_OPTIONS]
+    if dropped:
+        said.append(", ".join(f"`{n}=`" for n in dropped) + " refused there (v2 only)")
+    if not mapping.fallbacks:
+        said.append("no `fallback_providers` there")
+    return "; ".join(said) + "."
 
 
 def signature(entry: Subfeature) -> str:
@@ -348,12 +421,17 @@ def _cell(text: str) -> str:
 
 
 def methods_table() -> str:
-    lines = ["| feature | method | Eden AI subfeature | offline (`local`) |", "|---|---|---|---|"]
+    lines = [
+        "| feature | method | Eden AI subfeature | on v3 (the default) | offline (`local`) |",
+        "|---|---|---|---|---|",
+    ]
     for entry in edenframe.all_subfeatures():
         page = f"features/{entry.feature}.md#{entry.method}"
         offline = "yes" if has_local(entry.path) else ""
         only = " (v3 only)" if entry.v3_only else ""
-        lines.append(f"| {entry.feature} | [`{entry.method}`]({page}) | `{entry.path}`{only} | {offline} |")
+        lines.append(
+            f"| {entry.feature} | [`{entry.method}`]({page}) | `{entry.path}`{only} | {v3_form(entry)} | {offline} |"
+        )
     return "\n".join(lines)
 
 
