@@ -295,3 +295,21 @@ def test_the_emulator_lists_llm_models_as_the_openapi_describes() -> None:
     assert all({"id", "created", "owned_by", "model_name"} <= set(m) for m in body["data"])
     with pytest.raises(ValueError, match="chat_invalid_share"):
         EdenEmulator(chat_invalid_share=1.5)
+
+
+def test_v2_settings_naming_the_model_of_a_bare_llm_provider_work_on_v3() -> None:
+    with EdenEmulator() as emu:
+        out = v3(emu, "generate", providers="openai", settings={"openai": "gpt-4o-mini"})
+        models = {body["model"] for body in chats(emu)}
+    assert models == {"openai/gpt-4o-mini"}
+    assert out["generate_error"].isna().all() and out["generate_generated_text"].notna().sum() == 4
+
+
+def test_a_refused_v3_parameter_is_explained_by_what_v3_takes() -> None:
+    with EdenEmulator() as emu:
+        with pytest.raises(edenframe.ValidationError) as refused:
+            frame().eden.text_to_speech(
+                "x", providers="google", language="en", api_key=emu.api_key, base_url=emu.base_url_v3
+            )
+        assert [c for c in emu.calls if c.method == "POST"] == []
+    assert "language= has no place" in str(refused.value) and "audio/tts takes" in str(refused.value)

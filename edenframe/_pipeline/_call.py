@@ -17,7 +17,7 @@ from .._local import has_local, local_check
 from .._providers import checked_providers
 from .._schema import STR, Struct
 from .._transport import AUTO, LOCAL, TRANSPORTS, kind_of, transport_choices
-from .._transport.v3_universal import ANSWERED_BY, check_v3
+from .._transport.v3_universal import ANSWERED_BY, chat_of, check_v3, model_spec
 from .._v3_models import V3_MAPPINGS
 from .._validate import check_column, check_params, close_matches
 from ._frame import column_names
@@ -179,6 +179,12 @@ def prepare_call(
     ):
         raise ValidationError(f"max_cost must be a non-negative number (USD), not {max_cost!r}")
     body_options = _body_options(request_options, providers)
+    if api == "v3" and chat_of(entry) is not None and isinstance(body_options.get("settings"), dict):
+        # v2's settings={provider: model} names an LLM: on v3 the provider is that 'provider/model' (as the transport
+        # sends it), so the LLM checks and the columns see the model
+        providers = tuple(p if p == LOCAL else model_spec(p, body_options["settings"]) for p in providers)
+        remote = [p for p in providers if kind_of(transport, p, api=api).remote]
+        columns = new_columns()
     if remote and api == "v3":
         # no v3 model, a non-LLM provider where an LLM is needed, a v2-only option: refused now
         _check_v3(entry, {**params, **body_options, "providers": ",".join(remote)}, settings)

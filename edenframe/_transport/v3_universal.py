@@ -145,7 +145,11 @@ def v3_refusal(entry: Subfeature, fields: dict[str, Any]) -> str | None:
             continue
         name = mapping.v3_name(key)
         if name is None or (sub is not None and name not in sub.input_names):
-            why = V2_ONLY_OPTIONS.get(key) or mapping.notes or "v3 has no such field"
+            why = V2_ONLY_OPTIONS.get(key) or (
+                f"v3's {sub.path} takes {', '.join(mapping.v2_name(n) + '=' for n in sub.input_names)}"
+                if sub is not None
+                else "v3 has no such field"
+            )
             return (
                 f"{entry.method}() ({entry.path}): {key}= has no place in Eden AI's v3 API ({why}); drop it, or use "
                 "the v2 base URL while Eden serves it"
@@ -235,7 +239,7 @@ def _chat_refusal(entry: Subfeature, fields: dict[str, Any]) -> str | None:
     """Why a call of an entry that runs as chat cannot go to v3 with these fields, or None."""
     settings = fields.get("settings")
     for spec in _split(fields.get("providers")):
-        if spec != "local" and not is_llm_model(_spec(spec, settings)):
+        if spec != "local" and not is_llm_model(model_spec(spec, settings)):
             return llm_refusal(entry, spec)
     fallbacks = _split(fields.get("fallback_providers"))
     if len(fallbacks) > MAX_FALLBACKS:
@@ -244,7 +248,7 @@ def _chat_refusal(entry: Subfeature, fields: dict[str, Any]) -> str | None:
             f"({', '.join(fallbacks)}): keep the {MAX_FALLBACKS} you trust most"
         )
     for spec in fallbacks:
-        if not is_llm_model(_spec(spec, settings)):
+        if not is_llm_model(model_spec(spec, settings)):
             return llm_refusal(entry, spec, "fallback_providers")
     mapping = V3_MAPPINGS.get(entry.path)
     for key, value in fields.items():
@@ -372,7 +376,7 @@ class V3Transport:
             data = await self._input(entry, route, item)
         except _ItemError as exc:
             return [_Answer(error=str(exc)) for _ in providers]
-        fallbacks = [_spec(p, item.get("settings")) for p in _split(item.get("fallback_providers"))]
+        fallbacks = [model_spec(p, item.get("settings")) for p in _split(item.get("fallback_providers"))]
         common: dict[str, Any] = {"input": data}
         if fallbacks:
             common["fallbacks"] = fallbacks
@@ -381,7 +385,7 @@ class V3Transport:
         prefix = route.model_prefix or ""
 
         async def ask(provider: str) -> _Answer:
-            body = {"model": prefix + _spec(provider, item.get("settings")), **common}
+            body = {"model": prefix + model_spec(provider, item.get("settings")), **common}
             if route.mode == "async":
                 answer = await self._run_job(entry, item["name"], provider, body, recall)
             else:
@@ -452,7 +456,7 @@ class V3Transport:
         response_format = task.response_format(params)
         options = {name: params[name] for name in CHAT_OPTIONS if name in params}
         settings = item.get("settings")
-        fallbacks = [_spec(p, settings) for p in _split(item.get("fallback_providers"))]
+        fallbacks = [model_spec(p, settings) for p in _split(item.get("fallback_providers"))]
 
         async def ask(text: str, model: str) -> _Answer:
             body: dict[str, Any] = {"model": model, "messages": task.messages(text, params)}
@@ -476,7 +480,7 @@ class V3Transport:
             return _Answer(obj=obj)
 
         async def one(provider: str) -> _Answer:
-            model = _spec(provider, settings)
+            model = model_spec(provider, settings)
             if texts is None:
                 return await ask(str(value), model)
             assert items_field is not None
@@ -486,7 +490,7 @@ class V3Transport:
 
     async def _embed(self, entry: Subfeature, item: dict[str, Any], provider: str) -> _Answer:
         texts = item[entry.input_field]
-        body: dict[str, Any] = {"model": embedding_model(_spec(provider, item.get("settings"))), "input": texts}
+        body: dict[str, Any] = {"model": embedding_model(model_spec(provider, item.get("settings"))), "input": texts}
         for key, value in item.items():
             if key not in _CONTROL and key != entry.input_field and value is not None:
                 body[key] = value  # `dimensions`: the same name on /v3/embeddings
@@ -512,7 +516,7 @@ class V3Transport:
         vectors matched by `data[].index`, then ranked in the client (`v3_search`); v2's search object comes back."""
         texts = list(item[entry.input_field])
         metric = item.get("similarity_metric") or "cosine"
-        model = embedding_model(_spec(provider, item.get("settings")))
+        model = embedding_model(model_spec(provider, item.get("settings")))
         try:
             answer = await self._post(f"{self.base}/embeddings", {"model": model, "input": [item["query"], *texts]})
         except _ItemError as exc:
@@ -730,7 +734,7 @@ class _ItemError(Exception):
 # -- shapes ---------------------------------------------------------------------------------------------------
 
 
-def _spec(provider: str, settings: Any) -> str:
+def model_spec(provider: str, settings: Any) -> str:
     """'provider[/model]' for the model string: v2's `settings={provider: model}` names the model of a bare one."""
     if "/" not in provider and isinstance(settings, dict) and isinstance(settings.get(provider), str):
         return f"{provider}/{settings[provider]}"
