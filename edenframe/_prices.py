@@ -934,6 +934,8 @@ def cost_estimator(entry: Subfeature, settings: Any = None, api: str = "v2") -> 
         quantity, note = v3_quantity(entry, price.unit, item)
         if quantity is None:
             return None, note
+        if not info.live:  # the server could not be read: say whose prices these are
+            note = f"{note}; prices from {info.source}" if note else f"prices from {info.source}"
         return float(Decimal(repr(float(quantity))) * Decimal(repr(price.price)) / Decimal(price.per or 1)), note
 
     return universal

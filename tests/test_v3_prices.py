@@ -120,6 +120,8 @@ def test_the_documented_prices_answer_when_v3_info_cannot_be_read(v3: Callable[.
     v3(info_status=503, v3_prices={"text/moderation/google": (50.0, 1_000_000, "char")})
     plan = frame().eden.moderate("text", providers="google", dry_run=True)
     assert plan["estimated_cost"].tolist() == pytest.approx([n * 5 / 1_000_000 for n in distinct_chars()])
+    notes = plan.attrs["edenframe"]["price_notes"]
+    assert any("documented table" in note and "unread" in note for note in notes)  # the report says whose prices
 
 
 def test_refresh_prices_reads_v3_info_again_and_the_estimates_follow(v3: Callable[..., EdenEmulator]) -> None:
