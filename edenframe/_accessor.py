@@ -19,6 +19,7 @@ from ._local import has_local
 from ._pipeline import run_frame
 from ._pipeline._frame import column_names
 from ._prompt import prompt_frame
+from ._v3_models import V3_MAPPINGS
 from ._validate import check_column, input_column
 
 
@@ -216,7 +217,11 @@ class EdenSeriesAccessor(_EdenBase):
 def _method_doc(entry: Subfeature) -> str:
     lines = [entry.summary, "", f"Eden AI subfeature ``{entry.path}``, one request per distinct row value."]
     if entry.pack is not None and entry.pack.max_items > 1:
-        lines.append(f"Up to {entry.pack.max_items} rows are packed into one request.")
+        mapping = V3_MAPPINGS.get(entry.path)
+        more = ", ".join(f"{n} for {p}" for p, n in mapping.pack_items) if mapping is not None else ""
+        lines.append(
+            f"Up to {entry.pack.max_items} rows are packed into one request" + (f" (on v3: {more})." if more else ".")
+        )
     if entry.v3_only:
         lines.append(entry.notes)  # v3 only (and async where it is): say so where users look first
     lines += ["", "Parameters", "----------"]

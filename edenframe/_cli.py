@@ -121,6 +121,52 @@ def _settings(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
+# JSON has no Python types: in --schema's shorthand a field's type is one of these names (`"score": "float"`,
+# `"tags": ["str"]`), turned into the type `df.eden.prompt`'s shorthand takes. Lists of other strings stay labels.
+_SHORTHAND_TYPES: dict[str, type] = {
+    "str": str, "string": str, "float": float, "number": float, "int": int, "integer": int, "bool": bool,
+    "boolean": bool,
+}  # fmt: skip
+
+
+def parse_schema(raw: str | None) -> Any:
+    """--schema: a JSON Schema or the JSON shorthand, as text or the path of a .json file; None without it."""
+    if raw is None:
+        return None
+    text = raw
+    if raw.lower().endswith(".json") and not raw.lstrip().startswith("{"):
+        try:
+            text = Path(raw).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"--schema {raw}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(
+            f"--schema: not valid JSON ({exc.msg} at character {exc.pos}); give a JSON object such as "
+            '\'{"label": ["pos", "neg"], "score": "float"}\' or the path of a .json file'
+        ) from None
+    if not isinstance(value, dict):
+        raise CommandError(f"--schema: expected a JSON object, got {type(value).__name__}")
+    from ._prompt_schema import _looks_like_json_schema
+
+    return value if _looks_like_json_schema(value) else _shorthand_types(value)
+
+
+def _shorthand_types(value: Any) -> Any:
+    if isinstance(value, str) and value in _SHORTHAND_TYPES:
+        return _SHORTHAND_TYPES[value]
+    if isinstance(value, dict):
+        return {key: _shorthand_types(field) for key, field in value.items()}
+    if (
+        isinstance(value, list)
+        and len(value) == 1
+        and not (isinstance(value[0], str) and value[0] not in _SHORTHAND_TYPES)
+    ):
+        return [_shorthand_types(value[0])]  # ["str"]: a list of strings, [{"name": "str"}]: a list of objects
+    return value  # labels (["pos", "neg"]), or something the library refuses with its own message
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # run and estimate
 
@@ -151,14 +197,52 @@ def _call_options(args: argparse.Namespace, entry: Any, *, for_run: bool) -> dic
 def _prepare_call(args: argparse.Namespace, *, for_run: bool) -> tuple[pd.DataFrame, Any, dict[str, Any]]:
     from ._catalog import get_subfeature
 
+    _check_mode(args)
     output = Path(args.output) if args.output else None
     if output is not None:
         check_output(output)
         check_paths(Path(args.input), output, force=args.force)
-    entry = get_subfeature(args.subfeature)
+    entry = _prompt_entry() if args.prompt is not None else get_subfeature(args.subfeature)
     options = _call_options(args, entry, for_run=for_run)
+    if args.prompt is not None:
+        options.update(schema=parse_schema(args.schema), system=args.system)
     frame = read_input(Path(args.input))
     return frame, entry, options
+
+
+def _check_mode(args: argparse.Namespace) -> None:
+    """A subfeature reads one --column; a --prompt template names its own columns, and only it takes --schema and
+    --system (and its --param keys are the chat options, the schema and system message having their own flags)."""
+    if args.prompt is None:
+        if args.column is None:
+            raise CommandError("--column is required with --subfeature, e.g. -c review")
+        for flag, value in (("--schema", args.schema), ("--system", args.system)):
+            if value is not None:
+                raise CommandError(f"{flag} goes with --prompt, not --subfeature")
+        return
+    if args.column is not None:
+        raise CommandError("--prompt takes no --column: the template names the columns it reads, e.g. 'Rate {review}'")
+    for pair in args.param:
+        key = pair.partition("=")[0].strip()
+        if key in ("schema", "system"):
+            raise CommandError(f"--param {key}: use --{key} instead")
+
+
+def _prompt_entry() -> Any:
+    from ._prompt_task import prompt_entry
+
+    return prompt_entry(None)  # its params type the --param values (temperature, max_tokens, ...)
+
+
+def _call(args: argparse.Namespace, frame: pd.DataFrame, entry: Any, options: dict[str, Any]) -> Callable[[], Any]:
+    """The library call the command makes: the prompt, the named method, or `run` with the subfeature path."""
+    if args.prompt is not None:
+        return lambda: frame.eden.prompt(args.prompt, **options)
+    # A method name given as --subfeature calls that method, so the default column prefix is the same as in
+    # Python (`sentiment_...` for `-s sentiment`, `sentiment_analysis_...` for `-s text/sentiment_analysis`).
+    if args.subfeature == entry.method:
+        return lambda: getattr(frame.eden, entry.method)(args.column, **options)
+    return lambda: frame.eden.run(entry.path, args.column, **options)
 
 
 def _run_captured(call: Callable[[], pd.DataFrame], stderr: TextIO) -> pd.DataFrame:
@@ -179,12 +263,7 @@ def command_run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
 
     frame, entry, options = _prepare_call(args, for_run=True)
     try:
-        # A method name given as --subfeature calls that method, so the default column prefix is the same as in
-        # Python (`sentiment_...` for `-s sentiment`, `sentiment_analysis_...` for `-s text/sentiment_analysis`).
-        if args.subfeature == entry.method:
-            out = _run_captured(lambda: getattr(frame.eden, entry.method)(args.column, **options), stderr)
-        else:
-            out = _run_captured(lambda: frame.eden.run(entry.path, args.column, **options), stderr)
+        out = _run_captured(_call(args, frame, entry, options), stderr)
     except RowErrors as exc:
         report = exc.result.attrs.get("edenframe", {})
         print(f"edenframe: error: {cli_advice(str(exc))}", file=stderr)
@@ -201,8 +280,8 @@ def command_estimate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
     import edenframe  # noqa: F401  (registers df.eden)
 
     frame, entry, options = _prepare_call(args, for_run=False)
-    options["progress"] = False
-    planned = _run_captured(lambda: frame.eden.run(entry.path, args.column, dry_run=True, **options), stderr)
+    options.update(progress=False, dry_run=True)
+    planned = _run_captured(_call(args, frame, entry, options), stderr)
     report = planned.attrs.get("edenframe", {})
     total = report.get("estimated_cost")
     if total is None and "estimated_cost" in planned.columns:
@@ -260,15 +339,26 @@ def build_parser() -> argparse.ArgumentParser:
     _progress_flags(demo)
 
     for name, help_text in (
-        ("run", "enrich a CSV, Parquet or JSON lines file with one subfeature"),
+        ("run", "enrich a CSV, Parquet or JSON lines file with one subfeature or a prompt"),
         ("estimate", "plan the same call as run without sending anything: request count and estimated cost"),
     ):
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("input", metavar="INPUT", help="a .csv, .parquet or .jsonl file (.csv.gz, .jsonl.gz too)")
-        sub.add_argument(
-            "--subfeature", "-s", required=True, help="feature/subfeature (text/sentiment_analysis) or a method name"
+        what = sub.add_mutually_exclusive_group(required=True)
+        what.add_argument("--subfeature", "-s", help="feature/subfeature (text/sentiment_analysis) or a method name")
+        what.add_argument(
+            "--prompt",
+            metavar="TEMPLATE",
+            help="a prompt over the columns for an LLM (Eden AI v3), e.g. 'Rate this review: {review}'",
         )
-        sub.add_argument("--column", "-c", required=True, help="the input column")
+        sub.add_argument("--column", "-c", default=None, help="the input column (with --subfeature)")
+        sub.add_argument(
+            "--schema",
+            default=None,
+            help='with --prompt: the reply\'s fields as JSON, \'{"label": ["pos", "neg"], "score": "float"}\', '
+            "a JSON Schema, or a .json file holding either (default: one text column)",
+        )
+        sub.add_argument("--system", default=None, help="with --prompt: the system message sent before each prompt")
         sub.add_argument("--providers", "-p", default=None, help="e.g. google,amazon (default: local when offline)")
         sub.add_argument(
             "--param",

@@ -24,7 +24,9 @@ from ._config import Secret, Settings, configure, current_settings
 from ._distributed import active_client
 from ._errors import ValidationError
 from ._local import local_probe
-from ._pipeline import prepare_call, run_frame
+from ._pipeline import PreparedCall, prepare_call, run_frame
+from ._prompt import prepare_prompt, prompt_frame
+from ._prompt_task import PROMPT_METHOD
 from ._schema import Struct
 from ._transport.rate_budget import cluster_share
 from ._validate import input_column
@@ -52,6 +54,11 @@ class EdenDaskAccessor:
         """Run any subfeature (`"feature/subfeature"`) on a column of every partition."""
         return eden_map_partitions(self._obj, get_subfeature(subfeature), column, options, None)
 
+    def prompt(
+        self, template: str, /, schema: Any = None, providers: Any = None, system: str | None = None, **options: Any
+    ) -> dd.DataFrame:
+        return prompt_map_partitions(self._obj, template, schema, providers, system, options)
+
 
 def eden_map_partitions(
     ddf: dd.DataFrame, entry: Subfeature, column: Any, options: dict[str, Any], default_prefix: str | None
@@ -59,15 +66,7 @@ def eden_map_partitions(
     """The lazy result of `entry` on `column`: validated now, computed partition by partition later."""
     options = dict(options)
     column = input_column(column, options)
-    blocked = [name for name in _PER_CALL_ONLY if options.get(name) not in (None, False)]
-    if blocked:
-        raise ValidationError(
-            f"{', '.join(blocked)} is not supported on a Dask DataFrame (it would apply to each partition "
-            "separately); estimate on pandas first, e.g. ddf.head(1000).eden.<method>(..., dry_run=True)"
-        )
-    options = dict(options)
-    if isinstance(options.get("api_key"), str):
-        options["api_key"] = Secret(options["api_key"])  # keep the key out of task reprs
+    options = _graph_options(options)
     meta_input = ddf._meta
     call = prepare_call(meta_input, entry, column, options, default_prefix)  # the same errors as pandas, before compute
     if any(call.in_process(p) for p in call.providers):
@@ -77,7 +76,53 @@ def eden_map_partitions(
         # call's wait does, never on an event loop.
         local_probe(entry.path, call.params)
     meta = _output_meta(meta_input, call.row_output, call.columns, call.overwrite)
+    shared, semaphore = _graph_settings(call)
+    return ddf.map_partitions(
+        _run_partition,
+        entry.path,
+        column,
+        options,
+        default_prefix,
+        shared,
+        _Carried(semaphore),
+        meta=meta,
+    )
 
+
+def prompt_map_partitions(
+    ddf: dd.DataFrame, template: Any, schema: Any, providers: Any, system: Any, options: dict[str, Any]
+) -> dd.DataFrame:
+    """The lazy result of `df.eden.prompt` on every partition: checked now on the meta frame exactly as pandas
+    checks it, with `meta` typed from the schema (a prompt's columns depend on it, so it has no catalog entry)."""
+    options = _graph_options(dict(options))
+    work, label, entry, run_options = prepare_prompt(ddf._meta, template, schema, providers, system, options)
+    call = prepare_call(work, entry, label, run_options, PROMPT_METHOD)
+    meta = _output_meta(work, call.row_output, call.columns, call.overwrite).drop(columns=[label])
+    shared, semaphore = _graph_settings(call)
+    # the normalized schema, not the user's object: a dict travels to any worker (a pydantic class defined in a
+    # notebook may not import there), and normalizing it again gives it back unchanged
+    normalized = run_options.get("schema")
+    return ddf.map_partitions(
+        _prompt_partition, template, normalized, providers, system, options, shared, _Carried(semaphore), meta=meta
+    )
+
+
+def _graph_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The call's options as the tasks carry them; the options that only make sense for one pandas call refused."""
+    blocked = [name for name in _PER_CALL_ONLY if options.get(name) not in (None, False)]
+    if blocked:
+        raise ValidationError(
+            f"{', '.join(blocked)} is not supported on a Dask DataFrame (it would apply to each partition "
+            "separately); estimate on pandas first, e.g. ddf.head(1000).eden.<method>(..., dry_run=True)"
+        )
+    options = dict(options)
+    if isinstance(options.get("api_key"), str):
+        options["api_key"] = Secret(options["api_key"])  # keep the key out of task reprs
+    return options
+
+
+def _graph_settings(call: PreparedCall) -> tuple[dict[str, Any], Any]:
+    """The client's settings for the workers, and the job semaphore the partitions share (or None)."""
     settings = current_settings()
     shared: dict[str, Any] = {f.name: getattr(settings, f.name) for f in fields(Settings)}
     # The cache the client would use, not whatever the worker's environment points at.
@@ -93,17 +138,7 @@ def eden_map_partitions(
             shared["rate_limit"] = share
     if semaphore is None and call.launches_jobs:
         semaphore = cluster_job_semaphore(settings.max_running_jobs)
-
-    return ddf.map_partitions(
-        _run_partition,
-        entry.path,
-        column,
-        options,
-        default_prefix,
-        shared,
-        _Carried(semaphore),
-        meta=meta,
-    )
+    return shared, semaphore
 
 
 class _Carried:
@@ -164,6 +199,26 @@ def _run_partition(
     """One partition through the pandas implementation, with the client's settings."""
     _apply_settings(shared, _bound_here(semaphore.value))
     out = run_sync(run_frame(part, path, column, {**options, "progress": False}, default_prefix))
+    return _without_report(out)
+
+
+def _prompt_partition(
+    part: pd.DataFrame,
+    template: str,
+    schema: Any,
+    providers: Any,
+    system: Any,
+    options: dict[str, Any],
+    shared: dict[str, Any],
+    semaphore: _Carried,
+) -> pd.DataFrame:
+    """One partition through `df.eden.prompt`'s pandas implementation, with the client's settings."""
+    _apply_settings(shared, _bound_here(semaphore.value))
+    out = run_sync(prompt_frame(part, template, schema, providers, system, {**options, "progress": False}))
+    return _without_report(out)
+
+
+def _without_report(out: pd.DataFrame) -> pd.DataFrame:
     # A per-partition report would be misleading once partitions are concatenated: Dask results carry none.
     out.attrs.pop("edenframe", None)
     out.attrs.pop("edenframe_history", None)
@@ -203,3 +258,6 @@ def _make_method(entry: Subfeature) -> Any:
 
 for _entry in all_subfeatures():
     setattr(EdenDaskAccessor, _entry.method, _make_method(_entry))
+EdenDaskAccessor.prompt.__doc__ = (EdenFrameAccessor.prompt.__doc__ or "") + (
+    "\n\nOn a Dask DataFrame: lazy, with `meta` typed from the schema; see docs/dask.md."
+)

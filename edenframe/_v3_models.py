@@ -163,6 +163,15 @@ class V3Mapping:
     # llm only: parameters v2's schema requires that the LLM path does without (the instruction just has no
     # examples then), so a v3 call may leave them out
     llm_optional: tuple[str, ...] = ()
+    # endpoint "embeddings" only: how many rows one request may pack, by provider, where v3 documents more than the
+    # catalog's pack (v2's 96); a provider not listed keeps the catalog's. See `pack_size`.
+    pack_items: tuple[tuple[str, int], ...] = ()
+
+    def pack_size(self, providers: tuple[str, ...], default: int) -> int:
+        """The rows one v3 request packs for these providers ('provider' or 'provider/model'): the smallest of
+        their sizes, `default` (the catalog's) for a provider without one."""
+        sizes = dict(self.pack_items)
+        return min((sizes.get(p.split("/", 1)[0], default) for p in providers), default=default)
 
     @property
     def subfeature(self) -> V3Subfeature | None:
@@ -652,6 +661,11 @@ FINANCIAL_TO_RECEIPT = OutputMap(
 EMBEDDING_DEFAULTS: dict[str, str] = {"openai": "text-embedding-3-small"}
 
 
+# Items per POST /v3/embeddings: OA-06 EmbeddingsBody.input, "Max 2048 items for OpenAI" (the only documented
+# limit; other providers keep the catalog's 96, what Cohere's embed endpoint takes and v2 sent).
+EMBEDDING_PACKS: tuple[tuple[str, int], ...] = (("openai", 2048),)
+
+
 def embedding_model(provider: str) -> str:
     """The `model` sent to /v3/embeddings for a provider spec: "openai" -> "openai/text-embedding-3-small"."""
     if "/" in provider or provider not in EMBEDDING_DEFAULTS:
@@ -684,6 +698,7 @@ _MAPPINGS: tuple[V3Mapping, ...] = (
         "embeddings",
         renames=(("texts", "input"),),
         notes="POST /v3/embeddings, model 'provider/model', list `input`; results matched by data[].index.",
+        pack_items=EMBEDDING_PACKS,
     ),
     V3Mapping("text/generation", "chat", renames=(("text", "messages"),), notes=_CHAT, llm=True),
     V3Mapping(
@@ -714,6 +729,8 @@ _MAPPINGS: tuple[V3Mapping, ...] = (
         "embeddings",
         renames=(("texts", "input"),),
         rank=True,
+        # the query goes in the same `input` list as the texts: one item fewer for them
+        pack_items=tuple((provider, size - 1) for provider, size in EMBEDDING_PACKS),
         notes="POST /v3/embeddings for the query and the texts (one request per pack, matched by data[].index), "
         "then the similarity in the client. Not v3's web/search (a web search engine).",
     ),

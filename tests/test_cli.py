@@ -434,6 +434,122 @@ def test_estimate_sends_nothing(
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# prompts: --prompt TEMPLATE instead of --subfeature/--column, --schema as JSON, on Eden AI's v3 API
+
+LLM = "openai/gpt-4o-mini"
+
+
+def v3_env(emu: EdenEmulator) -> dict[str, str]:
+    return {"EDENAI_API_KEY": emu.api_key, "EDENAI_BASE_URL": emu.base_url_v3}
+
+
+def chat_posts(emu: EdenEmulator) -> list[dict[str, object]]:
+    return [c.json for c in emu.calls if c.method == "POST" and c.path == "/v3/chat/completions"]
+
+
+@pytest.mark.extra("prompt")
+def test_run_prompt_with_a_json_shorthand_schema_gives_the_python_result(
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator
+) -> None:
+    output = tmp_path / "out.parquet"
+    template = "Rate this review ({stars} stars): {review}"
+    schema = '{"label": ["pos", "neg"], "score": "float", "stars": "int", "tags": ["str"]}'
+    result = cli("run", str(files["csv"]), "--prompt", template, "--schema", schema, "-p", LLM, "--system",
+                 "You rate reviews.", "--param", "temperature=0.2", "--no-cache", "-o", str(output), cwd=tmp_path,
+                 env=v3_env(emulator))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "report: llm/prompt [openai/gpt-4o-mini]: 8 rows" in result.stderr
+
+    out = edenframe.read_parquet(output)
+    assert list(out.columns) == ["id", "stars", "review", *(f"prompt_{c}" for c in
+                                 ("label", "score", "stars", "tags", "cost", "error"))]  # fmt: skip
+    assert out["prompt_label"].dtype == pd.CategoricalDtype(["pos", "neg"])
+    assert (out["prompt_score"].dtype, out["prompt_stars"].dtype) == ("float64", "Int64")
+    # the same call in Python gives the same answers (the emulator's replies depend on the prompt only)
+    python = edenframe.read_table(files["csv"]).eden.prompt(
+        template,
+        schema={"label": ["pos", "neg"], "score": float, "stars": int, "tags": [str]},
+        providers=LLM,
+        system="You rate reviews.",
+        temperature=0.2,
+        api_key=emulator.api_key,
+        base_url=emulator.base_url_v3,
+        cache=False,
+    )
+    values = [f"prompt_{c}" for c in ("label", "score", "stars", "tags")]
+    pd.testing.assert_frame_equal(out[values], python[values])
+    sent = chat_posts(emulator)
+    assert {body["model"] for body in sent} == {LLM} and all(body["temperature"] == 0.2 for body in sent)
+    assert all(body["messages"][0] == {"role": "system", "content": "You rate reviews."} for body in sent)
+    assert "response_format" in sent[0]
+
+
+@pytest.mark.extra("prompt")
+def test_prompt_schema_from_a_json_schema_file_and_estimate(
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator
+) -> None:
+    schema = tmp_path / "rating.json"
+    schema.write_text(
+        json.dumps({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}), encoding="utf-8"
+    )
+    result = cli("estimate", str(files["csv"]), "--prompt", "Is this fine? {review}", "--schema", str(schema),
+                 "-p", LLM, cwd=tmp_path, env=v3_env(emulator))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("llm/prompt [openai/gpt-4o-mini]: 8 rows, 5 request(s) to send, estimated cost ")
+    assert chat_posts(emulator) == []
+
+    output = tmp_path / "out.jsonl"
+    result = cli("run", str(files["csv"]), "--prompt", "Is this fine? {review}", "--schema", str(schema), "-p", LLM,
+                 "--prefix", "check", "-o", str(output), cwd=tmp_path, env=v3_env(emulator))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [isinstance(row["check_ok"], bool) for row in rows] == [
+        text is not None and bool(text.strip()) for text in TEXTS
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--prompt", "Rate {review}", "-c", "review"], "--prompt takes no --column"),
+        (["-s", "sentiment"], "--column is required with --subfeature"),
+        (["-s", "sentiment", "-c", "review", "--schema", "{}"], "--schema goes with --prompt"),
+        (["--prompt", "Rate {review}", "--schema", "{label: 1}"], "--schema: not valid JSON"),
+        (["--prompt", "Rate {review}", "--schema", "[1]"], "--schema: expected a JSON object"),
+        (["--prompt", "Rate {review}", "--schema", "missing.json"], "--schema missing.json: cannot read it"),
+        (["--prompt", "Rate {review}", "--schema", '{"n": "long"}'], "schema field n"),
+        (["--prompt", "Rate {reviw}"], "Did you mean 'review'"),
+        (["--prompt", "Rate {review}", "-p", "openai"], "is a provider, not a model"),
+        (["--prompt", "Rate {review}", "--param", "system=hi"], "--param system: use --system instead"),
+        (["--prompt", "Rate {review}", "--param", "temperature=hot"], "--param temperature=hot"),
+    ],
+    ids=["column", "no-column", "schema-alone", "bad-json", "not-object", "no-file", "bad-type", "bad-field",
+         "bare-provider", "system-param", "bad-temperature"],
+)  # fmt: skip
+def test_bad_prompt_input_exits_2_before_anything_is_sent(
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator, args: list[str],
+    message: str,
+) -> None:  # fmt: skip
+    pytest.importorskip("jsonschema")
+    output = tmp_path / "out.csv"
+    provider = [] if "-p" in args or "-s" in args else ["-p", LLM]
+    result = cli("run", str(files["csv"]), *args, *provider, "-o", str(output), cwd=tmp_path, env=v3_env(emulator))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("edenframe: error: ") and message in result.stderr, result.stderr
+    assert "providers=" not in result.stderr  # the advice names the flags
+    assert not output.exists() and chat_posts(emulator) == []
+
+
+def test_prompt_on_a_v2_base_url_names_the_v3_url(
+    cli: Callable[..., Result], tmp_path: Path, files: dict[str, Path], emulator: EdenEmulator
+) -> None:
+    result = cli("run", str(files["csv"]), "--prompt", "Rate {review}", "-p", LLM, "-o", "out.csv", cwd=tmp_path,
+                 env=emulator_env(emulator))  # fmt: skip
+    assert result.returncode == 2
+    assert "EDENAI_BASE_URL=https://api.edenai.run/v3" in result.stderr and "configure(" not in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # serve
 
 

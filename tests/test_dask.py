@@ -280,6 +280,78 @@ def test_overwrite_replaces_columns_in_meta_as_in_pandas(emu: EdenEmulator) -> N
     assert dict(lazy._meta.dtypes) == dict(result.dtypes)
 
 
+# -- ddf.eden.prompt: not a catalog method (its columns depend on the schema), meta typed from the schema ----------
+
+LLM = "openai/gpt-4o-mini"
+RATING = {"label": ["positive", "negative", "neutral"], "score": float, "stars": int, "tags": [str]}
+TEMPLATE = "Rate this review ({stars} stars): {review}"
+
+
+def chats(emu: EdenEmulator) -> int:
+    return sum(1 for c in emu.calls if c.method == "POST" and c.path == "/v3/chat/completions")
+
+
+@pytest.mark.parametrize("scheduler", ["distributed", "threads"])
+def test_prompt_gives_the_pandas_result_with_meta_typed_from_the_schema(
+    scheduler: str, emu: EdenEmulator, request: pytest.FixtureRequest
+) -> None:
+    pytest.importorskip("jsonschema")  # replies are checked with it (edenframe[prompt])
+    if scheduler == "distributed":
+        request.getfixturevalue("client")
+    connect(emu, base_url=emu.base_url_v3)
+    ddf = to_dask(reviews_frame())
+
+    lazy = ddf.eden.prompt(TEMPLATE, schema=RATING, providers=LLM, prefix="rating")
+    assert chats(emu) == 0  # nothing is sent before compute
+    assert list(lazy.columns) == [
+        "review",
+        "stars",
+        *(f"rating_{name}" for name in ("label", "score", "stars", "tags", "cost", "error")),
+    ]
+    assert lazy._meta["rating_label"].dtype == pd.CategoricalDtype(["positive", "negative", "neutral"])
+    assert lazy._meta["rating_stars"].dtype == "Int64" and lazy._meta["rating_score"].dtype == "float64"
+    result = lazy.compute(scheduler=None if scheduler == "distributed" else scheduler)
+
+    expected = ddf.compute().eden.prompt(TEMPLATE, schema=RATING, providers=LLM, prefix="rating")
+    pd.testing.assert_frame_equal(result, expected)
+    assert dict(lazy._meta.dtypes) == dict(result.dtypes)
+    assert result["rating_error"].isna().all() and result["rating_label"].notna().sum() > 0
+    assert result.loc[["r004", "r011", "r040"], "rating_label"].isna().all()  # rows missing a value: not sent
+    assert "edenframe" not in result.attrs
+
+
+def test_prompt_without_a_schema_gives_one_text_column(emu: EdenEmulator) -> None:
+    pytest.importorskip("jsonschema")
+    connect(emu, base_url=emu.base_url_v3)
+    ddf = to_dask(reviews_frame())
+    lazy = ddf.eden.prompt("Summarize: {review}", providers=LLM, system="Answer in five words.")
+    result = lazy.compute(scheduler="threads")
+    expected = ddf.compute().eden.prompt("Summarize: {review}", providers=LLM, system="Answer in five words.")
+    pd.testing.assert_frame_equal(result, expected)
+    assert list(lazy.columns) == ["review", "stars", "prompt_text", "prompt_cost", "prompt_error"]
+    assert dict(lazy._meta.dtypes) == dict(result.dtypes)
+
+
+def test_prompt_errors_are_raised_before_compute(emu: EdenEmulator) -> None:
+    pytest.importorskip("jsonschema")
+    connect(emu, base_url=emu.base_url_v3)
+    ddf = to_dask(reviews_frame())
+    with pytest.raises(ValidationError, match="not in the DataFrame"):
+        ddf.eden.prompt("Rate {reveiw}", providers=LLM)
+    with pytest.raises(ValidationError, match="not an LLM model"):
+        ddf.eden.prompt("Rate {review}", providers="synthetic")
+    with pytest.raises(ValidationError, match="top level must be an object"):
+        ddf.eden.prompt("Rate {review}", schema={"type": "string"}, providers=LLM)
+    with pytest.raises(ValidationError, match="not supported on a Dask DataFrame"):
+        ddf.eden.prompt("Rate {review}", providers=LLM, dry_run=True)
+    with pytest.raises(ValidationError, match="already exist"):
+        to_dask(reviews_frame().assign(prompt_cost=1.0)).eden.prompt("Rate {review}", providers=LLM)
+    connect(emu)  # the v2 base URL: prompts need v3
+    with pytest.raises(ValidationError, match="v3 API"):
+        ddf.eden.prompt("Rate {review}", providers=LLM)
+    assert [c for c in emu.calls if c.method == "POST"] == []
+
+
 def _run_python(*parts: str) -> str:
     """The code `parts` (each dedented) in a fresh interpreter that imports this edenframe; its stdout."""
     code = "\n".join(textwrap.dedent(part) for part in parts)

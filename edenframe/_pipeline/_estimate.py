@@ -96,7 +96,9 @@ def dry_run_frame(
                     "transport": kind,
                     "providers": item["providers"],
                     "inputs": len(units),
-                    "rows": int(rows_per_unit[units].sum()),
+                    # a list, not the tuple: numpy reads a tuple index as one index per axis (a pack of 3 units
+                    # would be a 3-D index)
+                    "rows": int(rows_per_unit[list(units)].sum()),
                     "chars": sum(len(t) for t in texts if isinstance(t, str)),
                     "estimated_cost": cost,
                 }

@@ -13,6 +13,7 @@ from .._cache import ResultCache, open_cache
 from .._gc import collector_paused
 from .._transport import TRANSPORTS, Outcome, Transport, Wiring, route
 from .._transport.http import gather_all, open_session
+from .._v3_models import V3_MAPPINGS
 from ._budget import Budget
 from ._call import PreparedCall
 from ._estimate import expected_costs
@@ -124,8 +125,22 @@ def _groups(
                 by_transport[name] = (*by_transport.get(name, ()), provider)
             for need in by_transport.items():
                 by_need.setdefault(need, []).append(unit)
-        groups.extend((name, build_requests(plan, units, providers)) for (name, providers), units in by_need.items())
+        groups.extend(
+            (name, build_requests(plan, units, providers, pack_size=pack_size(call, name, providers)))
+            for (name, providers), units in by_need.items()
+        )
     return groups
+
+
+def pack_size(call: PreparedCall, transport: str, providers: tuple[str, ...]) -> int | None:
+    """How many units one remote request packs, where the API takes another number than the catalog's pack (v3's
+    /v3/embeddings: 2048 inputs for OpenAI, `V3Mapping.pack_items`); None: the catalog's."""
+    if call.entry.pack is None or call.api != "v3" or not TRANSPORTS[transport].remote:
+        return None
+    mapping = V3_MAPPINGS.get(call.entry.path)
+    if mapping is None or not mapping.pack_items:
+        return None
+    return mapping.pack_size(providers, call.entry.pack.max_items)
 
 
 async def send_windows(

@@ -54,9 +54,14 @@ class Requests:
 
 
 def build_requests(
-    plan: Plan, units: Sequence[int], providers: tuple[str, ...], content_names: bool = True
+    plan: Plan,
+    units: Sequence[int],
+    providers: tuple[str, ...],
+    content_names: bool = True,
+    pack_size: int | None = None,
 ) -> Requests:
-    """The request items that send `units` to `providers`: one per unit, or packed for list-input subfeatures.
+    """The request items that send `units` to `providers`: one per unit, or packed for list-input subfeatures
+    (`pack_size` units a request where the API takes another number than the catalog's `pack.max_items`).
 
     Each item's `name` is a content hash of everything it sends, so equal requests always get equal names (what
     matching results, job names and crash recovery rely on). Items that never leave the process (the offline
@@ -76,7 +81,7 @@ def build_requests(
             name = "ef-" + name_of(key, value)[:32] if content_names else f"unit-{u}"
             items.append({**params, key: value, "providers": joined, "name": name})
         return Requests(providers=providers, items=items, units=groups)
-    size = entry.pack.max_items
+    size = pack_size or entry.pack.max_items
     groups = [tuple(units[start : start + size]) for start in range(0, len(units), size)]
     for group in groups:
         packed = [values[u] for u in group]
