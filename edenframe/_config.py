@@ -60,6 +60,7 @@ class Settings:
     connect_timeout: float = 10.0
     # Seconds of silence from a server that has not answered yet in this run before the run stops (then as long
     # again for a probe of the base URL); a refused connection or an answer that is not Eden AI's stops it at once.
+    # Also the seconds of refused connections after which a server that had answered is gone (its rows fail at once).
     first_contact_timeout: float = 10.0
     max_retries: int = 8  # attempts after the first, for 429, 5xx and dropped connections
     backoff_base: float = 0.5  # first retry delay; doubles each attempt, with full jitter

@@ -311,3 +311,37 @@ def test_first_contact_timeout_is_a_checked_setting() -> None:
         edenframe.configure(first_contact_timeout=0)
     edenframe.configure(first_contact_timeout=2)
     assert edenframe._config.current_settings().first_contact_timeout == 2.0
+
+
+# -- a server that answered, then went away --------------------------------------------------------------------------
+
+
+def test_a_server_that_goes_away_mid_run_fails_the_rest_within_seconds(tmp_path: Path) -> None:
+    # Each request used to spend its own retries on refused connections (minutes at the default backoff, in waves of
+    # the in-flight cap); once no connection got through for first_contact_timeout, the rest fail at once. What
+    # arrived is kept and cached, and a rerun on the server back at its address sends only the missing rows.
+    frame = reviews(60)
+    emu = EdenEmulator().start()
+    url = emu.base_url_v3
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    edenframe.configure(api_key=emu.api_key, base_url=url, cache=tmp_path, rate_limit=10, first_contact_timeout=1.0)
+
+    def stop_after_some_answers() -> None:
+        while sum(c.status == 200 for c in emu.calls if c.path == "/v3/universal-ai") < 10:
+            time.sleep(0.005)
+        emu.stop()
+
+    stopper = threading.Thread(target=stop_after_some_answers, daemon=True)
+    stopper.start()
+    began = time.monotonic()
+    with pytest.warns(edenframe.RowErrorWarning, match="stopped answering"):
+        out = frame.eden.ner("review", providers="amazon")
+    elapsed = time.monotonic() - began
+    stopper.join()
+    answered = int(out["ner_error"].isna().sum())
+    assert answered >= 10 and out["ner_error"].dropna().str.contains("stopped answering").all()
+    assert elapsed < 20, elapsed  # the old code: each of 50 requests retrying for about a minute
+    with EdenEmulator(port=port) as back:
+        again = frame.eden.ner("review", providers="amazon")
+        assert [c.path for c in sent(back)] == ["/v3/universal-ai"] * (60 - answered)
+    assert again["ner_error"].isna().all()

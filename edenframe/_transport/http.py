@@ -10,6 +10,7 @@ as a frame of failed rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
@@ -69,12 +70,18 @@ class _Contact:
         self.alive = False  # the probe was answered: the server is slow, not dead
         self.failure: FirstContactError | None = None
         self.started: float | None = None  # when the first request of the run was sent
+        # After the first answer: since when every connection was refused (None: the last news was an answer), and
+        # the message once that lasted `timeout` (the server went away mid-run, `refused()`)
+        self.refused_since: float | None = None
+        self.lost: str | None = None
+        self._lost = asyncio.Event()
         self._changed = asyncio.Event()  # set on the first answer or on failure
         self._probe: asyncio.Task[None] | None = None
         self._waiting = 0
 
     def mark(self, status: int) -> None:
         self.answered = True
+        self.refused_since = None
         self.worked = self.worked or 200 <= status < 300
         self._changed.set()
 
@@ -179,6 +186,33 @@ class _Contact:
             return self.fail(f"the server at {self.base_url} keeps dropping the connection: {_describe(exc)} ({where})")
         return None
 
+    def refused(self, exc: BaseException) -> str | None:
+        """After the first answer: note a failed request; the message for every request of the run once the server
+        is gone (nothing but refused connections for `timeout` seconds), else None (retried as usual).
+
+        Without this, each request of a run whose server went away spends its own retries (minutes at the default
+        backoff, in waves of `in_flight` requests) before its rows fail; once one connection in `timeout` seconds
+        has got through, they fail at once instead, keeping what arrived, and a rerun sends only the rest."""
+        if self.lost is not None:
+            return self.lost
+        if not isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+            return None  # a dropped or slow answer: the server is there
+        now = time.monotonic()
+        if self.refused_since is None:
+            self.refused_since = now
+        elif now - self.refused_since >= self.timeout:
+            self.lost = (
+                f"the server at {self.base_url} stopped answering: no connection for {now - self.refused_since:.0f} s "
+                f"({_describe(exc)}); what arrived is kept (and cached), run again to send the rest"
+            )
+            self._lost.set()
+        return self.lost
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep before a retry, waking at once when the server is judged gone."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._lost.wait(), seconds)
+
     def _where(self, method: str, url: str) -> str:
         path = _path_of(url)
         return f"{method} {path.removeprefix(self.base_url) or '/'}"
@@ -266,6 +300,8 @@ async def call(
     attempt = 0  # retries counted against max_retries
     tries = 0
     while True:
+        if contact is not None and contact.lost is not None:
+            raise APIError(contact.lost)
         tries += 1
         retry_after: str | None = None
         status: int | None = None
@@ -300,6 +336,8 @@ async def call(
                 raise fatal from None
             if isinstance(exc, aiohttp.ClientResponseError):
                 raise  # not HTTP, from a server that answered before: as before, not retried
+            if contact is not None and contact.refused(exc) is not None:
+                raise APIError(contact.lost) from None
             last_problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             retry_after = None
             status = None
@@ -319,7 +357,7 @@ async def call(
             break
         log.debug("%s %s failed (%s); retry %d in %.2fs", method, _path_of(url), last_problem, tries, delay)
         if delay > 0:
-            await asyncio.sleep(delay)
+            await (contact.pause(delay) if contact is not None else asyncio.sleep(delay))
     raise APIError(f"{method} {_path_of(url)} failed after {tries} attempt(s): {last_problem}")
 
 
