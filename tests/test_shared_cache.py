@@ -251,3 +251,23 @@ def test_a_cache_file_another_process_holds_is_waited_for_not_moved_aside(
     handle.close()
     assert refusals == [0]
     assert sorted(p.name for p in tmp_path.iterdir() if "corrupt" in p.name) == []
+
+
+def test_collected_v3_async_jobs_leave_nothing_in_the_journal(tmp_path: Path) -> None:
+    # v3 journals a claim and a job per async request; kept as 'collected' tombstones they grew the cache file by two
+    # rows per request for good (20 million rows after 10 million requests) and every lease refresh scanned them all.
+    import sqlite3
+
+    from edenframe._cache import CACHE_FILE
+
+    frame = pd.DataFrame({"doc": [f"https://files.test/doc-{i}.pdf" for i in range(12)]})
+    with EdenEmulator(job_seconds=0.05) as emu:
+        edenframe.configure(api_key=emu.api_key, base_url=emu.base_url_v3, cache=tmp_path, poll_interval=0.02)
+        out = frame.eden.ocr_async("doc", providers="amazon")
+        assert out["ocr_async_error"].isna().all()
+        assert out.attrs["edenframe"]["jobs"] == 12
+        again = frame.eden.ocr_async("doc", providers="amazon")  # all from the cache: nothing launched again
+        assert again.attrs["edenframe"]["cached"] == 12 and emu.total_cost > 0
+    with sqlite3.connect(tmp_path / CACHE_FILE) as db:
+        assert db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM job_items").fetchone()[0] == 0
