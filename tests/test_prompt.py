@@ -465,3 +465,14 @@ def test_docs_prompts_page_runs_as_written(v3: Any, monkeypatch: pytest.MonkeyPa
     assert out["prompt_error"].isna().all() and out["prompt_issues"].notna().all()
     assert plan["estimated_cost"].gt(0).all() and len(plan) == 2
     assert len(chats(emu)) == 4  # the first and the pydantic call, two distinct prompts each
+
+
+def test_a_fallback_of_the_same_provider_is_named_and_priced_as_the_model_that_answered(v3: Any) -> None:
+    # "openai/gpt-4o-mini" starts with "openai/gpt-4o-": the answer of the fallback must not be put on the model
+    # asked first (the provider column, and the cost at that model's price when Eden sends none, would be wrong)
+    emu = v3(failing_providers=["openai/gpt-4o"], chat_cost=False)
+    df = pd.DataFrame({"review": ["Too dim", "Wobbly"]})
+    out = df.eden.prompt("{review}", schema={"ok": bool}, providers="openai/gpt-4o", fallback_providers=MODEL)
+    assert out["prompt_provider"].tolist() == [MODEL] * 2
+    assert [c.json["model"] for c in chats(emu)] == ["openai/gpt-4o"] * 2
+    assert out["prompt_cost"].sum() == pytest.approx(emu.total_cost)

@@ -823,9 +823,14 @@ def _answered_by(answer: dict[str, Any], model: str, fallbacks: list[str]) -> st
     said = answer.get("model")
     if not isinstance(said, str) or not said.strip():
         return model
-    for asked in (model, *fallbacks):
-        if said == asked or said.startswith(asked + "-") or asked.endswith("/" + said):
+    candidates = (model, *fallbacks)
+    for asked in candidates:  # an exact name first: "openai/gpt-4o-mini" also starts with "openai/gpt-4o-"
+        if said == asked or asked.endswith("/" + said):
             return asked
+    # a dated version of one asked: the longest name it extends ("gpt-4o-mini-2024-07-18" is gpt-4o-mini's)
+    dated = [a for a in candidates if said.startswith(a + "-") or said.startswith(a.split("/", 1)[-1] + "-")]
+    if dated:
+        return max(dated, key=len)
     provider = answer.get("provider")
     if "/" not in said and isinstance(provider, str) and provider.strip():
         return f"{provider.strip()}/{said}"

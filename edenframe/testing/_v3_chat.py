@@ -28,8 +28,9 @@ Shapes and statuses, with the choice made where the documents are silent:
   deliberately wrong: not JSON, or JSON that breaks the schema (a required field missing, a wrong type).
 - Auth: `Authorization: Bearer <key>`, else an OpenAI-shaped 401. Then the account limit (429, like every v3
   route), the random faults, credits (402), `fail_inputs` (400), `request_fail_inputs` (500), and
-  `failing_providers` / `provider_fail_inputs` (502 once the model and its fallbacks have all failed), matched on
-  the last user message's text.
+  `failing_providers` / `provider_fail_inputs` (502 once the model and its fallbacks have all failed; a provider
+  fails all its models, a 'provider/model' that model alone), `provider_fail_inputs` matched on the last user
+  message's text.
 
 `GET /v3/models` (public) is served with the other public v3 listings in `_v3.py`: `ChatState.llm_models` when
 given, else the price table's LLM models. Clients check model names against it; the chat route itself answers any
@@ -436,7 +437,10 @@ def chat_routes(state: ChatState) -> web.RouteTableDef:
             (
                 m
                 for m in (model, *(data.get("fallbacks") or ()))
-                if m.split("/", 1)[0] not in state.failing_providers and asked not in state.provider_fail_inputs
+                # a provider named alone fails all its models; 'provider/model' fails that model only
+                if m.split("/", 1)[0] not in state.failing_providers
+                and m not in state.failing_providers
+                and asked not in state.provider_fail_inputs
             ),
             None,
         )
