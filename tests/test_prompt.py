@@ -476,3 +476,19 @@ def test_a_fallback_of_the_same_provider_is_named_and_priced_as_the_model_that_a
     assert out["prompt_provider"].tolist() == [MODEL] * 2
     assert [c.json["model"] for c in chats(emu)] == ["openai/gpt-4o"] * 2
     assert out["prompt_cost"].sum() == pytest.approx(emu.total_cost)
+
+
+def test_an_integer_beyond_64_bits_is_that_rows_error_not_a_crash(v3: Any) -> None:
+    # valid JSON Schema (an integer has no bound), but no Int64 holds it: the row's error, every row still there
+    emu = v3()
+    df = pd.DataFrame({"review": ["Too dim", "Wobbly"]}, index=[7, 3])
+    schema = {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "minimum": 1e19}, "ok": {"type": "boolean"}},
+        "required": ["n", "ok"],
+    }
+    with pytest.warns(RowErrorWarning):
+        out = df.eden.prompt("{review}", schema=schema, providers=MODEL, progress=False)
+    assert list(out.index) == [7, 3] and out["prompt_n"].isna().all() and out["prompt_ok"].isna().all()
+    assert out["prompt_error"].str.contains("does not match").all()
+    assert out["prompt_cost"].sum() == pytest.approx(emu.total_cost) and emu.total_cost > 0  # paid all the same
