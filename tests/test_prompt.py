@@ -347,6 +347,7 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     ("{review[0]}", {}, "attribute or index access"),
     ("Rate this review", {}, "names no column"),
     ("{review", {}, "malformed"),
+    ("Rate \ud800 {review}", {}, r"template holds '\\ud800' at character 5, a lone surrogate"),
     ("{review}", {"providers": "local"}, "'local' has no LLM.*'provider/model'"),
     ("{review}", {"providers": "openai"}, "'openai' is a provider, not a model.*'openai/gpt-4o'"),
     ("{review}", {"providers": "opnai"}, "not an LLM model.*Did you mean 'openai'"),
