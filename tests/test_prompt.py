@@ -493,3 +493,12 @@ def test_an_integer_beyond_64_bits_is_that_rows_error_not_a_crash(v3: Any) -> No
     assert list(out.index) == [7, 3] and out["prompt_n"].isna().all() and out["prompt_ok"].isna().all()
     assert out["prompt_error"].str.contains("does not match").all()
     assert out["prompt_cost"].sum() == pytest.approx(emu.total_cost) and emu.total_cost > 0  # paid all the same
+
+
+def test_models_whose_columns_would_coincide_are_refused_before_any_request(v3: Any) -> None:
+    # "acme/m-1" and "acme/m.1" both become prompt_acme_m_1_*: one's paid answers would overwrite the other's
+    emu = v3(llm_models=["acme/m-1", "acme/m.1"])
+    df = pd.DataFrame({"review": ["Too dim", "Wobbly"]})
+    with pytest.raises(ValidationError, match=r"'acme/m-1' and 'acme/m.1' would both write the column"):
+        df.eden.prompt("{review}", schema={"n": int}, providers="acme/m-1,acme/m.1")
+    assert posts(emu) == []

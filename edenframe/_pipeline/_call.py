@@ -164,6 +164,16 @@ def prepare_call(
     def new_columns() -> list[tuple[str, str, str]]:
         fields = row_output(entry, fallbacks).names
         columns = column_names(fields, prefix, providers, with_path=save_to is not None)
+        # two providers whose names differ only in punctuation ("acme/m-1", "acme/m.1") get the same column names:
+        # one's answers would overwrite the other's, both paid for
+        owners: dict[str, str] = {}
+        for provider, _, name in columns:
+            other = owners.setdefault(name, provider)
+            if other != provider:
+                raise ValidationError(
+                    f"providers {other!r} and {provider!r} would both write the column {name!r}: ask them in two "
+                    "calls, each with its own prefix='...'"
+                )
         clashes = [name for _, _, name in columns if name in frame.columns]
         if clashes and not overwrite and not dry_run:
             raise ValidationError(
