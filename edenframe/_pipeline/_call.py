@@ -192,7 +192,14 @@ def prepare_call(
     if api == "v3" and chat_of(entry) is not None and isinstance(body_options.get("settings"), dict):
         # v2's settings={provider: model} names an LLM: on v3 the provider is that 'provider/model' (as the transport
         # sends it), so the LLM checks and the columns see the model
-        providers = tuple(p if p == LOCAL else model_spec(p, body_options["settings"]) for p in providers)
+        chosen = body_options.pop("settings")
+        providers = tuple(p if p == LOCAL else model_spec(p, chosen) for p in providers)
+        if "fallback_providers" in body_options:
+            body_options["fallback_providers"] = ",".join(
+                model_spec(p, chosen) for p in body_options["fallback_providers"].split(",")
+            )
+        # the models now named in full, settings says nothing more to a chat: kept, it would make the same request
+        # (the same model, the same text) miss the cache it filled when the model was named 'provider/model'
         remote = [p for p in providers if kind_of(transport, p, api=api).remote]
         columns = new_columns()
     if remote and api == "v3":
