@@ -502,3 +502,12 @@ def test_models_whose_columns_would_coincide_are_refused_before_any_request(v3: 
     with pytest.raises(ValidationError, match=r"'acme/m-1' and 'acme/m.1' would both write the column"):
         df.eden.prompt("{review}", schema={"n": int}, providers="acme/m-1,acme/m.1")
     assert posts(emu) == []
+
+
+def test_an_answer_without_cost_or_usage_costs_nan_not_a_guess(v3: Any) -> None:
+    # Eden sent neither `cost` nor `usage` (optional in the OpenAPI): what was charged is unknown, so NaN on the row
+    # (the report's total leaves it out), never a made-up figure shown as the charge
+    v3(chat_cost=False, chat_usage=False)
+    df = pd.DataFrame({"review": ["Too dim", "Wobbly"]})
+    out = df.eden.prompt("{review}", schema={"ok": bool}, providers=MODEL, progress=False)
+    assert out["prompt_ok"].notna().all() and out["prompt_cost"].isna().all()

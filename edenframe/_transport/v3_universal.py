@@ -474,8 +474,10 @@ class V3Transport:
             obj = _chat_object(task, answer, asked, model, fallbacks, response_format is not None)
             if obj["cost"] is None:  # Eden sent no cost: the model's token price times the reported usage (or NaN)
                 usage = answer.get("usage")
+                # no usage either (the OpenAPI does not require it): NaN, unknown; chat_cost without usage would
+                # price a request not sent yet (no prompt, a typical reply) and show that guess as the charge
                 obj["cost"] = await asyncio.to_thread(
-                    chat_cost, obj[ANSWERED_BY], usage if isinstance(usage, dict) else None, settings=self.settings
+                    chat_cost, obj[ANSWERED_BY], usage if isinstance(usage, dict) else {}, settings=self.settings
                 )
             return _Answer(obj=obj)
 
