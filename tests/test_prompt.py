@@ -491,8 +491,11 @@ def test_an_integer_beyond_64_bits_is_that_rows_error_not_a_crash(v3: Any) -> No
     with pytest.warns(RowErrorWarning):
         out = df.eden.prompt("{review}", schema=schema, providers=MODEL, progress=False)
     assert list(out.index) == [7, 3] and out["prompt_n"].isna().all() and out["prompt_ok"].isna().all()
-    assert out["prompt_error"].str.contains("does not match").all()
+    assert out["prompt_error"].str.contains("the reply breaks the schema: n: .* is beyond a 64-bit integer").all()
     assert out["prompt_cost"].sum() == pytest.approx(emu.total_cost) and emu.total_cost > 0  # paid all the same
+    with pytest.warns(RowErrorWarning):
+        df.eden.prompt("{review}", schema=schema, providers=MODEL, progress=False)
+    assert len(chats(emu)) == 4  # a reply error, not a cached record: asked again
 
 
 def test_models_whose_columns_would_coincide_are_refused_before_any_request(v3: Any) -> None:
