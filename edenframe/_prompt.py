@@ -60,6 +60,13 @@ def parse_template(template: Any, columns: pd.Index) -> Template:
     spec, a malformed template, or a template that names no column."""
     if not isinstance(template, str):
         raise ValidationError(f"template must be a string; {_HOW}. Got {type(template).__name__}")
+    try:
+        template.encode("utf-8")
+    except UnicodeEncodeError as exc:  # else the request would fail to encode, far from its cause
+        raise ValidationError(
+            f"the template holds {template[exc.start]!r} at character {exc.start}, a lone surrogate that UTF-8 "
+            f"cannot encode: replace it first, e.g. template.encode('utf-8', 'replace').decode('utf-8')"
+        ) from None
     labels = {str(c): c for c in columns}
     literals: list[str] = []
     fields: list[_Field] = []

@@ -407,7 +407,8 @@ def _normalized(schema_text: str) -> str:
 @functools.lru_cache(maxsize=32)
 def _checker(schema_text: str) -> Callable[[str], dict[str, Any] | str]:
     jsonschema = _jsonschema()
-    validator = jsonschema.Draft202012Validator(json.loads(schema_text))
+    schema = json.loads(schema_text)
+    validator = jsonschema.Draft202012Validator(schema)
 
     def check(text: str) -> dict[str, Any] | str:
         parsed = _parse_reply(text)
@@ -415,12 +416,36 @@ def _checker(schema_text: str) -> Callable[[str], dict[str, Any] | str]:
             return parsed
         problems = sorted(validator.iter_errors(parsed), key=lambda e: (list(map(str, e.absolute_path)), e.message))
         if not problems:
-            return parsed
+            wide = _beyond_int64(parsed, schema, "")
+            return parsed if wide is None else f"the reply breaks the schema: {wide}"
         messages = list(dict.fromkeys(_describe(p) for p in problems))
         more = f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
         return "the reply breaks the schema: " + "; ".join(messages[:3]) + more
 
     return check
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _beyond_int64(value: Any, node: Mapping[str, Any], path: str) -> str | None:
+    """The first integer of a (valid) reply that an Int64 column cannot hold: JSON Schema's "integer" has no bound,
+    the column has (so it is the reply's error, asked again next run, not a record that fails once typed)."""
+    kinds = _types(node)
+    if "integer" in kinds and isinstance(value, int) and not isinstance(value, bool):
+        if not _INT64[0] <= value <= _INT64[1]:
+            return f"{path or '(the reply)'}: {value} is beyond a 64-bit integer"
+    elif isinstance(value, dict) and isinstance(node.get("properties"), Mapping):
+        for key, sub in node["properties"].items():
+            found = _beyond_int64(value.get(key), sub, _join(path, key))
+            if found:
+                return found
+    elif isinstance(value, list) and isinstance(node.get("items"), Mapping):
+        for position, item in enumerate(value):
+            found = _beyond_int64(item, node["items"], f"{path}[{position}]")
+            if found:
+                return found
+    return None
 
 
 _FENCE = re.compile(r"```[A-Za-z]*[ \t]*\n(.*?)\n?[ \t]*```", re.DOTALL)

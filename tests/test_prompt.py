@@ -347,6 +347,7 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     ("{review[0]}", {}, "attribute or index access"),
     ("Rate this review", {}, "names no column"),
     ("{review", {}, "malformed"),
+    ("Rate \ud800 {review}", {}, r"template holds '\\ud800' at character 5, a lone surrogate"),
     ("{review}", {"providers": "local"}, "'local' has no LLM.*'provider/model'"),
     ("{review}", {"providers": "openai"}, "'openai' is a provider, not a model.*'openai/gpt-4o'"),
     ("{review}", {"providers": "opnai"}, "not an LLM model.*Did you mean 'openai'"),
@@ -465,3 +466,51 @@ def test_docs_prompts_page_runs_as_written(v3: Any, monkeypatch: pytest.MonkeyPa
     assert out["prompt_error"].isna().all() and out["prompt_issues"].notna().all()
     assert plan["estimated_cost"].gt(0).all() and len(plan) == 2
     assert len(chats(emu)) == 4  # the first and the pydantic call, two distinct prompts each
+
+
+def test_a_fallback_of_the_same_provider_is_named_and_priced_as_the_model_that_answered(v3: Any) -> None:
+    # "openai/gpt-4o-mini" starts with "openai/gpt-4o-": the answer of the fallback must not be put on the model
+    # asked first (the provider column, and the cost at that model's price when Eden sends none, would be wrong)
+    emu = v3(failing_providers=["openai/gpt-4o"], chat_cost=False)
+    df = pd.DataFrame({"review": ["Too dim", "Wobbly"]})
+    out = df.eden.prompt("{review}", schema={"ok": bool}, providers="openai/gpt-4o", fallback_providers=MODEL)
+    assert out["prompt_provider"].tolist() == [MODEL] * 2
+    assert [c.json["model"] for c in chats(emu)] == ["openai/gpt-4o"] * 2
+    assert out["prompt_cost"].sum() == pytest.approx(emu.total_cost)
+
+
+def test_an_integer_beyond_64_bits_is_that_rows_error_not_a_crash(v3: Any) -> None:
+    # valid JSON Schema (an integer has no bound), but no Int64 holds it: the row's error, every row still there
+    emu = v3()
+    df = pd.DataFrame({"review": ["Too dim", "Wobbly"]}, index=[7, 3])
+    schema = {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "minimum": 1e19}, "ok": {"type": "boolean"}},
+        "required": ["n", "ok"],
+    }
+    with pytest.warns(RowErrorWarning):
+        out = df.eden.prompt("{review}", schema=schema, providers=MODEL, progress=False)
+    assert list(out.index) == [7, 3] and out["prompt_n"].isna().all() and out["prompt_ok"].isna().all()
+    assert out["prompt_error"].str.contains("the reply breaks the schema: n: .* is beyond a 64-bit integer").all()
+    assert out["prompt_cost"].sum() == pytest.approx(emu.total_cost) and emu.total_cost > 0  # paid all the same
+    with pytest.warns(RowErrorWarning):
+        df.eden.prompt("{review}", schema=schema, providers=MODEL, progress=False)
+    assert len(chats(emu)) == 4  # a reply error, not a cached record: asked again
+
+
+def test_models_whose_columns_would_coincide_are_refused_before_any_request(v3: Any) -> None:
+    # "acme/m-1" and "acme/m.1" both become prompt_acme_m_1_*: one's paid answers would overwrite the other's
+    emu = v3(llm_models=["acme/m-1", "acme/m.1"])
+    df = pd.DataFrame({"review": ["Too dim", "Wobbly"]})
+    with pytest.raises(ValidationError, match=r"'acme/m-1' and 'acme/m.1' would both write the column"):
+        df.eden.prompt("{review}", schema={"n": int}, providers="acme/m-1,acme/m.1")
+    assert posts(emu) == []
+
+
+def test_an_answer_without_cost_or_usage_costs_nan_not_a_guess(v3: Any) -> None:
+    # Eden sent neither `cost` nor `usage` (optional in the OpenAPI): what was charged is unknown, so NaN on the row
+    # (the report's total leaves it out), never a made-up figure shown as the charge
+    v3(chat_cost=False, chat_usage=False)
+    df = pd.DataFrame({"review": ["Too dim", "Wobbly"]})
+    out = df.eden.prompt("{review}", schema={"ok": bool}, providers=MODEL, progress=False)
+    assert out["prompt_ok"].notna().all() and out["prompt_cost"].isna().all()

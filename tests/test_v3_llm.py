@@ -313,3 +313,14 @@ def test_a_refused_v3_parameter_is_explained_by_what_v3_takes() -> None:
             )
         assert [c for c in emu.calls if c.method == "POST"] == []
     assert "language= has no place" in str(refused.value) and "audio/tts takes" in str(refused.value)
+
+
+def test_a_model_named_by_settings_or_in_full_is_the_same_request_for_the_cache(tmp_path: Any) -> None:
+    cache = str(tmp_path / "cache.sqlite")
+    with EdenEmulator() as emu:
+        first = v3(emu, "sentiment", cache=cache)
+        again = v3(emu, "sentiment", providers="openai", settings={"openai": "gpt-4o-mini"}, cache=cache)
+        sent = chats(emu)
+    assert len(sent) == DISTINCT  # the same model and texts: asked once, the second call from the cache
+    assert again.attrs["edenframe"]["sent"] == 0
+    pd.testing.assert_frame_equal(first.drop(columns="sentiment_cost"), again.drop(columns="sentiment_cost"))

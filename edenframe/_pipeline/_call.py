@@ -164,6 +164,16 @@ def prepare_call(
     def new_columns() -> list[tuple[str, str, str]]:
         fields = row_output(entry, fallbacks).names
         columns = column_names(fields, prefix, providers, with_path=save_to is not None)
+        # two providers whose names differ only in punctuation ("acme/m-1", "acme/m.1") get the same column names:
+        # one's answers would overwrite the other's, both paid for
+        owners: dict[str, str] = {}
+        for provider, _, name in columns:
+            other = owners.setdefault(name, provider)
+            if other != provider:
+                raise ValidationError(
+                    f"providers {other!r} and {provider!r} would both write the column {name!r}: ask them in two "
+                    "calls, each with its own prefix='...'"
+                )
         clashes = [name for _, _, name in columns if name in frame.columns]
         if clashes and not overwrite and not dry_run:
             raise ValidationError(
@@ -182,7 +192,14 @@ def prepare_call(
     if api == "v3" and chat_of(entry) is not None and isinstance(body_options.get("settings"), dict):
         # v2's settings={provider: model} names an LLM: on v3 the provider is that 'provider/model' (as the transport
         # sends it), so the LLM checks and the columns see the model
-        providers = tuple(p if p == LOCAL else model_spec(p, body_options["settings"]) for p in providers)
+        chosen = body_options.pop("settings")
+        providers = tuple(p if p == LOCAL else model_spec(p, chosen) for p in providers)
+        if "fallback_providers" in body_options:
+            body_options["fallback_providers"] = ",".join(
+                model_spec(p, chosen) for p in body_options["fallback_providers"].split(",")
+            )
+        # the models now named in full, settings says nothing more to a chat: kept, it would make the same request
+        # (the same model, the same text) miss the cache it filled when the model was named 'provider/model'
         remote = [p for p in providers if kind_of(transport, p, api=api).remote]
         columns = new_columns()
     if remote and api == "v3":

@@ -103,22 +103,27 @@ def finish_all(columns: dict[str, ProviderColumns], providers: Sequence[str], ro
     return results
 
 
+# what pyarrow raises for a value its type cannot hold (OverflowError: an integer beyond 64 bits, which JSON and
+# JSON Schema's "integer" allow, e.g. in an LLM's reply)
+_UNFIT = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
+
+
 def _to_arrow(records: list[dict[str, Any] | None], schema: Struct, errors: list[str | None]) -> pa.StructArray:
     """A struct array of the records; a record that does not fit the schema becomes that unit's error."""
     arrow_type = schema.arrow()
     try:
         return pa.array(records, type=arrow_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+    except _UNFIT:
         pass
     fitted: list[dict[str, Any] | None] = []
     for position, record in enumerate(records):
         try:
             pa.array([record], type=arrow_type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+        except _UNFIT as exc:
             record = coerce(record, schema)
             try:
                 pa.array([record], type=arrow_type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            except _UNFIT:
                 record = None
                 errors[position] = f"the response does not match the {schema_name(schema)} schema: {exc}"
         fitted.append(record)

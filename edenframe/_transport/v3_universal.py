@@ -474,8 +474,10 @@ class V3Transport:
             obj = _chat_object(task, answer, asked, model, fallbacks, response_format is not None)
             if obj["cost"] is None:  # Eden sent no cost: the model's token price times the reported usage (or NaN)
                 usage = answer.get("usage")
+                # no usage either (the OpenAPI does not require it): NaN, unknown; chat_cost without usage would
+                # price a request not sent yet (no prompt, a typical reply) and show that guess as the charge
                 obj["cost"] = await asyncio.to_thread(
-                    chat_cost, obj[ANSWERED_BY], usage if isinstance(usage, dict) else None, settings=self.settings
+                    chat_cost, obj[ANSWERED_BY], usage if isinstance(usage, dict) else {}, settings=self.settings
                 )
             return _Answer(obj=obj)
 
@@ -823,9 +825,14 @@ def _answered_by(answer: dict[str, Any], model: str, fallbacks: list[str]) -> st
     said = answer.get("model")
     if not isinstance(said, str) or not said.strip():
         return model
-    for asked in (model, *fallbacks):
-        if said == asked or said.startswith(asked + "-") or asked.endswith("/" + said):
+    candidates = (model, *fallbacks)
+    for asked in candidates:  # an exact name first: "openai/gpt-4o-mini" also starts with "openai/gpt-4o-"
+        if said == asked or asked.endswith("/" + said):
             return asked
+    # a dated version of one asked: the longest name it extends ("gpt-4o-mini-2024-07-18" is gpt-4o-mini's)
+    dated = [a for a in candidates if said.startswith(a + "-") or said.startswith(a.split("/", 1)[-1] + "-")]
+    if dated:
+        return max(dated, key=len)
     provider = answer.get("provider")
     if "/" not in said and isinstance(provider, str) and provider.strip():
         return f"{provider.strip()}/{said}"

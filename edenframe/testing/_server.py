@@ -146,6 +146,7 @@ class EdenEmulator:
         llm_prices: ReadOnlyMapping[str, tuple[float, float]] | None = None,
         chat_invalid_share: float = 0.0,
         chat_cost: bool = False,
+        chat_usage: bool = True,
         llm_models: Collection[str] | None = None,
     ) -> None:
         if page_size < 1:
@@ -219,6 +220,7 @@ class EdenEmulator:
             raise ValueError(f"chat_invalid_share is a share between 0 and 1, got {chat_invalid_share!r}")
         self.chat_invalid_share = chat_invalid_share
         self.chat_cost = chat_cost
+        self.chat_usage = chat_usage  # False: answers without `usage` (optional in the OpenAPI)
         self.llm_models = tuple(llm_models) if llm_models is not None else None
         self._v3: V3State | None = None
 
@@ -478,6 +480,7 @@ class EdenEmulator:
             cost_factor=self.cost_factor,
             invalid_share=self.chat_invalid_share,
             chat_cost=self.chat_cost,
+            chat_usage=self.chat_usage,
             llm_models=self.llm_models,
             responses=self.responses,
         )

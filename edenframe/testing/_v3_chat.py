@@ -19,7 +19,8 @@ Shapes and statuses, with the choice made where the documents are silent:
 - The answer is OpenAI-shaped: `{id, object: "chat.completion", created, model, choices: [{index, message: {role,
   content}, finish_reason}], usage: {prompt_tokens, completion_tokens, total_tokens}}`. The docs show no `cost`;
   `ChatState.chat_cost` adds one (the response allows extra keys), formatted like universal-ai's per
-  `cost_format`, so a client is tested both with and without it.
+  `cost_format`, so a client is tested both with and without it. `usage` is optional in the OpenAPI
+  (`ChatCompletionResponse` requires id, created, model, choices): `ChatState.chat_usage=False` leaves it out.
 - Content: with `response_format` `json_schema`, JSON valid against the schema, derived from a SHA-256 of the model
   and the messages (enums pick a value, numbers within their bounds, strings from the prompt's words, arrays of 1-3
   items, nested objects, `$ref`/`$defs`, `anyOf` and nullable types); with `json_object`, a small JSON object;
@@ -28,8 +29,9 @@ Shapes and statuses, with the choice made where the documents are silent:
   deliberately wrong: not JSON, or JSON that breaks the schema (a required field missing, a wrong type).
 - Auth: `Authorization: Bearer <key>`, else an OpenAI-shaped 401. Then the account limit (429, like every v3
   route), the random faults, credits (402), `fail_inputs` (400), `request_fail_inputs` (500), and
-  `failing_providers` / `provider_fail_inputs` (502 once the model and its fallbacks have all failed), matched on
-  the last user message's text.
+  `failing_providers` / `provider_fail_inputs` (502 once the model and its fallbacks have all failed; a provider
+  fails all its models, a 'provider/model' that model alone), `provider_fail_inputs` matched on the last user
+  message's text.
 
 `GET /v3/models` (public) is served with the other public v3 listings in `_v3.py`: `ChatState.llm_models` when
 given, else the price table's LLM models. Clients check model names against it; the chat route itself answers any
@@ -80,6 +82,7 @@ class ChatState(V3State):
 
     invalid_share: float = 0.0  # share of answers deliberately invalid (not JSON, or breaking the schema)
     chat_cost: bool = False  # add Eden's `cost` (number or string per `cost_format`) to the chat answer
+    chat_usage: bool = True  # False: answers without `usage`, which the OpenAPI does not require
     llm_models: Collection[str] | None = None  # what GET /v3/models lists; None: the price table's LLM models
 
     def __post_init__(self) -> None:
@@ -436,7 +439,10 @@ def chat_routes(state: ChatState) -> web.RouteTableDef:
             (
                 m
                 for m in (model, *(data.get("fallbacks") or ()))
-                if m.split("/", 1)[0] not in state.failing_providers and asked not in state.provider_fail_inputs
+                # a provider named alone fails all its models; 'provider/model' fails that model only
+                if m.split("/", 1)[0] not in state.failing_providers
+                and m not in state.failing_providers
+                and asked not in state.provider_fail_inputs
             ),
             None,
         )
@@ -464,6 +470,8 @@ def chat_routes(state: ChatState) -> web.RouteTableDef:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+        if not state.chat_usage:
+            del body["usage"]
         if state.chat_cost:
             body["cost"] = _cost(state, cost)
         return _json(body)
