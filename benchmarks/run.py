@@ -734,8 +734,9 @@ def print_table(figures: list[Figure]) -> None:
     print("-" * (width + 38))
     for figure in figures:
         value = f"{figure.value:,.3g}" if figure.value < 1000 else f"{figure.value:,.0f}"
-        measured = f"{value} {'x' if figure.unit.startswith('x') else figure.unit}"
-        target = f"{figure.op} {figure.target:g}x" if figure.target is not None else "info"
+        unit = "x" if figure.unit.startswith("x") else f" {figure.unit}"
+        measured = f"{value}{unit}"
+        target = f"{figure.op} {figure.target:g}{unit}" if figure.target is not None else "info"
         result = {True: "PASS", False: "FAIL", None: ""}[figure.passed]
         print(f"{figure.title:<{width}}  {measured:>12}  {target:>10}  {result}")
     print()

@@ -45,7 +45,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import baseline_v3_client  # noqa: E402  (beside this file)
-from run import Figure, review_texts, write_report  # noqa: E402
+from run import Figure, print_table, review_texts, write_report  # noqa: E402
 
 import edenframe  # noqa: E402
 from edenframe.testing import EdenEmulator, assert_rows_match, expected_row  # noqa: E402
@@ -261,19 +261,6 @@ def figures_for(scale: Scale, cases: dict[str, Case], embed: dict[str, Any]) -> 
     return figures
 
 
-def print_figures(figures: list[Figure]) -> None:
-    width = max(len(f.title) for f in figures)
-    print(f"\n{'benchmark':<{width}}  {'measured':>18}  {'target':>8}  result")
-    for f in figures:
-        unit = "x" if f.unit.startswith("x") else f" {f.unit}"
-        target = f"<= {f.target:g}{'x' if unit == 'x' else unit}" if f.target is not None else "info"
-        result = {True: "PASS", False: "FAIL", None: ""}[f.passed]
-        print(f"{f.title:<{width}}  {f.value:>12,.3f}{unit:<6}  {target:>8}  {result}")
-    for f in figures:
-        if f.note:
-            print(f"- {f.key}: {f.note}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="20 req/s, 60 rows per case (about 25 seconds)")
@@ -314,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    embeddings: {embed}", flush=True)
     seconds = time.perf_counter() - started
     figures = figures_for(scale, cases, embed)
-    print_figures(figures)
+    print_table(figures)
     lost = [name for name, case in cases.items() if not case.correct]
     print(f"\nrows lost or wrong in: {lost or 'no case'}; run took {seconds:.0f} s")
     if not args.no_output:
