@@ -101,6 +101,37 @@ def load_json(name: str) -> Any:
     return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
 
 
+class ServedV3:
+    """A v3 route table served on 127.0.0.1 by `serve_v3_tables`: its state and server, and what the state's
+    `record`/`charge` hooks saw (`calls`, `charges`). Test modules add their clients on top."""
+
+    def __init__(self, state: Any, server: Any) -> None:
+        self.state, self.server = state, server
+        self.calls: list[dict[str, Any]] = state.calls
+        self.charges: list[dict[str, Any]] = state.charges
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+
+class V3Client(ServedV3):
+    """A `ServedV3` with an aiohttp session that sends `headers` (the Bearer key) unless told otherwise."""
+
+    def __init__(self, state: Any, server: Any, session: Any, headers: dict[str, str]) -> None:
+        super().__init__(state, server)
+        self.session, self.headers = session, headers
+
+    async def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        sent = self.headers if headers is None else headers
+        async with self.session.post(self.url(path), json=body, headers=sent) as r:
+            return r.status, await r.json()
+
+    async def get(self, path: str, headers: dict[str, str] | None = None, **query: str) -> tuple[int, Any]:
+        sent = self.headers if headers is None else headers
+        async with self.session.get(self.url(path), params=query, headers=sent) as r:
+            return r.status, await r.json()
+
+
 async def serve_v3_tables(state: Any, *tables: Any) -> Any:
     """An aiohttp test server on 127.0.0.1 answering from `state` through the given route-table factories
     (`v3_routes`, `chat_routes`). `state.calls` and `state.charges` collect what its `record`/`charge` hooks see."""

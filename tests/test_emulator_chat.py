@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 from aiohttp.test_utils import TestServer
 from conftest import SHARED_API
-from helpers import serve_v3_tables
+from helpers import V3Client, serve_v3_tables
 
 from edenframe.testing._v3 import AccountRateLimit, V3Faults, v3_routes
 from edenframe.testing._v3_chat import ChatState, chat_routes
@@ -26,22 +26,15 @@ PATH = "/v3/chat/completions"
 MODEL = "openai/gpt-4o-mini"
 
 
-class Server:
-    def __init__(self, state: ChatState, server: TestServer, session: aiohttp.ClientSession) -> None:
-        self.state, self.server, self.session = state, server, session
-        self.calls: list[dict[str, Any]] = state.calls  # type: ignore[attr-defined]
-        self.charges: list[dict[str, Any]] = state.charges  # type: ignore[attr-defined]
-
-    async def post(self, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        url = str(self.server.make_url(PATH))
-        async with self.session.post(url, json=body, headers=AUTH if headers is None else headers) as r:
-            return r.status, await r.json()
+class Server(V3Client):
+    async def chat(self, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        return await self.post(PATH, body, headers)
 
     async def ask(self, prompt: str, schema: dict[str, Any] | None = None, **extra: Any) -> Any:
         body: dict[str, Any] = {"model": MODEL, "messages": [{"role": "user", "content": prompt}], **extra}
         if schema is not None:
             body["response_format"] = {"type": "json_schema", "json_schema": {"name": "out", "schema": schema}}
-        status, answer = await self.post(body)
+        status, answer = await self.chat(body)
         assert status == 200, answer
         return answer
 
@@ -55,7 +48,7 @@ async def serve() -> AsyncIterator[Callable[..., Any]]:
         server = await serve_v3_tables(state, chat_routes, *([v3_routes] if with_v3 else []))
         session = aiohttp.ClientSession()
         opened.append((server, session))
-        return Server(state, server, session)
+        return Server(state, server, session, AUTH)
 
     yield start
     for server, session in opened:
@@ -266,7 +259,7 @@ async def test_options_and_message_forms_the_docs_show_are_accepted(serve: Any) 
         "thinking": {"type": "enabled", "budget_tokens": 2000},
         "response_format": {"type": "json_object"},
     }
-    status, answer = await srv.post(body)
+    status, answer = await srv.chat(body)
     assert status == 200, answer
     assert isinstance(json.loads(content(answer)), dict)
 
@@ -343,7 +336,7 @@ GOOD = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
 )
 async def test_bodies_breaking_the_openapi_are_422(serve: Any, body: Any, loc: list[Any]) -> None:
     srv = await serve()
-    status, answer = await srv.post(body)
+    status, answer = await srv.chat(body)
     assert status == 422, answer
     assert loc in [d["loc"] for d in answer["detail"]]
     assert srv.charges == []
@@ -363,7 +356,7 @@ async def test_bodies_breaking_the_openapi_are_422(serve: Any, body: Any, loc: l
 )
 async def test_requests_the_docs_rule_out_are_openai_400s(serve: Any, body: Any, word: str) -> None:
     srv = await serve()
-    status, answer = await srv.post(body)
+    status, answer = await srv.chat(body)
     assert status == 400, answer
     assert answer["error"]["type"] == "invalid_request_error" and word in answer["error"]["message"]
 
@@ -371,10 +364,10 @@ async def test_requests_the_docs_rule_out_are_openai_400s(serve: Any, body: Any,
 async def test_auth_is_bearer(serve: Any) -> None:
     srv = await serve()
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": KEY}):
-        status, answer = await srv.post(GOOD, headers=headers)
+        status, answer = await srv.chat(GOOD, headers=headers)
         assert status == 401 and answer["error"]["code"] == "invalid_api_key"
         assert KEY not in json.dumps(answer)
-    assert (await srv.post(GOOD, headers={"Authorization": f"bearer {KEY}"}))[0] == 200
+    assert (await srv.chat(GOOD, headers={"Authorization": f"bearer {KEY}"}))[0] == 200
     assert [c["status"] for c in srv.calls] == [401, 401, 401, 200]
 
 
@@ -390,33 +383,33 @@ async def test_the_account_limit_answers_429_shared_with_universal_ai(serve: Any
     clock = Clock()
     limiter = AccountRateLimit(rate=10.0, burst=2, clock=clock)
     srv = await serve(with_v3=True, limiter=limiter)
-    assert (await srv.post(GOOD))[0] == 200
-    async with srv.session.get(str(srv.server.make_url("/v3/info"))) as r:  # the same account budget
+    assert (await srv.chat(GOOD))[0] == 200
+    async with srv.session.get(srv.url("/v3/info")) as r:  # the same account budget
         assert r.status == 200
-    async with srv.session.post(str(srv.server.make_url(PATH)), json=GOOD, headers=AUTH) as r:
+    async with srv.session.post(srv.url(PATH), json=GOOD, headers=AUTH) as r:
         assert r.status == 429 and r.headers["Retry-After"] == "0.1"
         assert (await r.json())["detail"] == "Rate limit exceeded"
     clock.now += 0.15
-    assert (await srv.post(GOOD))[0] == 200
+    assert (await srv.chat(GOOD))[0] == 200
     assert (limiter.admitted, limiter.refused) == (3, 1)
 
 
 async def test_faults_credits_and_failing_providers(serve: Any) -> None:
     dropping = await serve(faults=V3Faults(drop_connection=1.0))
     with pytest.raises(aiohttp.ClientError):
-        await dropping.post(GOOD)
+        await dropping.chat(GOOD)
     assert dropping.calls[-1]["status"] is None and dropping.charges == []
-    assert (await (await serve(faults=V3Faults(server_error=1.0))).post(GOOD))[0] == 500
-    assert (await (await serve(faults=V3Faults(rate_limited=1.0))).post(GOOD))[0] == 429
+    assert (await (await serve(faults=V3Faults(server_error=1.0))).chat(GOOD))[0] == 500
+    assert (await (await serve(faults=V3Faults(rate_limited=1.0))).chat(GOOD))[0] == 429
     broke = await serve(credits=0.0)
-    status, answer = await broke.post(GOOD)
+    status, answer = await broke.chat(GOOD)
     assert status == 402 and answer["error"]["type"] == "insufficient_quota"
-    assert (await (await serve(fail_inputs=["hi"])).post(GOOD))[0] == 400
-    assert (await (await serve(request_fail_inputs=["hi"])).post(GOOD))[0] == 500
-    assert (await (await serve(provider_fail_inputs=["hi"])).post(GOOD))[0] == 502
+    assert (await (await serve(fail_inputs=["hi"])).chat(GOOD))[0] == 400
+    assert (await (await serve(request_fail_inputs=["hi"])).chat(GOOD))[0] == 500
+    assert (await (await serve(provider_fail_inputs=["hi"])).chat(GOOD))[0] == 502
     failing = await serve(failing_providers=["openai"])
-    assert (await failing.post(GOOD))[0] == 502
-    status, answer = await failing.post({**GOOD, "fallbacks": ["openai/gpt-4o", "mistral/mistral-large-latest"]})
+    assert (await failing.chat(GOOD))[0] == 502
+    status, answer = await failing.chat({**GOOD, "fallbacks": ["openai/gpt-4o", "mistral/mistral-large-latest"]})
     assert status == 200 and answer["model"] == "mistral/mistral-large-latest"
     assert [c["provider"] for c in failing.charges] == ["mistral/mistral-large-latest"]
 

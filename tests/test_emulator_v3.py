@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from helpers import serve_v3_tables
+from helpers import V3Client, serve_v3_tables
 
 from edenframe._prices import parse_v3_info
 from edenframe.testing._synthetic import expected_row
@@ -30,24 +30,8 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 NER = "text/named_entity_recognition"
 
 
-class Server:
+class Server(V3Client):
     """A v3-only app on 127.0.0.1 and a client session; `calls` and `charges` are what the state recorded."""
-
-    def __init__(self, state: V3State, server: TestServer, session: aiohttp.ClientSession) -> None:
-        self.state, self.server, self.session = state, server, session
-        self.calls: list[dict[str, Any]] = state.calls  # type: ignore[attr-defined]
-        self.charges: list[dict[str, Any]] = state.charges  # type: ignore[attr-defined]
-
-    def url(self, path: str) -> str:
-        return str(self.server.make_url(path))
-
-    async def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        async with self.session.post(self.url(path), json=body, headers=AUTH if headers is None else headers) as r:
-            return r.status, await r.json()
-
-    async def get(self, path: str, headers: dict[str, str] | None = None, **query: str) -> tuple[int, Any]:
-        async with self.session.get(self.url(path), params=query, headers=AUTH if headers is None else headers) as r:
-            return r.status, await r.json()
 
     async def run(self, model: str, data: dict[str, Any], **extra: Any) -> tuple[int, Any]:
         return await self.post("/v3/universal-ai", {"model": model, "input": data, **extra})
@@ -64,7 +48,7 @@ async def serve() -> AsyncIterator[Callable[..., Any]]:
         server = await serve_v3_tables(state, v3_routes)
         session = aiohttp.ClientSession()
         opened.append((server, session))
-        return Server(state, server, session)
+        return Server(state, server, session, AUTH)
 
     yield start
     for server, session in opened:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from aiohttp.test_utils import TestServer
-from helpers import serve_v3_tables
+from helpers import ServedV3, serve_v3_tables
 
 from edenframe._cache import ResultCache
 from edenframe._catalog import Subfeature, get_subfeature
@@ -40,15 +40,10 @@ NER = "text/named_entity_recognition"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-class V3Server:
-    def __init__(self, state: V3State, server: TestServer) -> None:
-        self.state, self.server = state, server
-        self.calls: list[dict[str, Any]] = state.calls  # type: ignore[attr-defined]
-        self.charges: list[dict[str, Any]] = state.charges  # type: ignore[attr-defined]
-
+class V3Server(ServedV3):
     @property
     def base_url(self) -> str:
-        return str(self.server.make_url("/v3"))
+        return self.url("/v3")
 
     def posts(self, path: str) -> list[dict[str, Any]]:
         return [c for c in self.calls if c["method"] == "POST" and c["path"] == path]
