@@ -41,3 +41,12 @@ CHAT_TASKS: dict[str, ChatTask] = {}
 def chat_task(path: str) -> ChatTask | None:
     """The chat task of a catalog path, or None when the entry does not run as a chat."""
     return CHAT_TASKS.get(path)
+
+
+def asked_texts(value: Any, one_chat_each: bool) -> list[str]:
+    """The texts one request item asks, a chat each. A list input is one chat per text when the entry's results are
+    per text (`one_chat_each`: a pack with an items field, like classify), else one chat of its texts joined by blank
+    lines (question answering's context); a single value is one chat."""
+    if not isinstance(value, list):
+        return [str(value)]
+    return [str(v) for v in value] if one_chat_each else ["\n\n".join(str(v) for v in value)]

@@ -887,7 +887,7 @@ def cost_estimator(entry: Subfeature, settings: Any = None, api: str = "v2") -> 
     hour (the /v3 reads): call it off the event loop."""
     if api != "v3":
         return lambda provider, item: (estimate_cost(entry, provider, item), None)
-    from ._chat import chat_task
+    from ._chat import asked_texts, chat_task
     from ._providers import model_list_prices, v3_info
     from ._v3_models import V3_MAPPINGS
 
@@ -897,15 +897,14 @@ def cost_estimator(entry: Subfeature, settings: Any = None, api: str = "v2") -> 
     if endpoint in (None, "chat"):  # through an LLM (the subfeatures without an expert model, prompts)
 
         def chat(provider: str, item: Mapping[str, Any]) -> tuple[float | None, str | None]:
-            texts = _input_texts(entry, item) or []
-            if entry.pack is not None and entry.pack.items_field is None:
-                texts = ["\n\n".join(texts)]  # one chat for the item (question answering's context)
+            given = item.get(entry.input_field)
+            per_text = entry.pack is not None and entry.pack.items_field is not None
+            texts = asked_texts(given, per_text) if given is not None else []
             params = {k: v for k, v in item.items() if k != entry.input_field and v is not None}
+            schema = [{"content": json.dumps(task.response_format(params))}] if task is not None else []
             value = 0.0
             for text in texts:  # one chat per text: what the model reads is the messages and the schema asked for
-                sent: Any = text
-                if task is not None:
-                    sent = [*task.messages(text, params), {"content": json.dumps(task.response_format(params))}]
+                sent: Any = [*task.messages(text, params), *schema] if task is not None else text
                 value += chat_cost(provider, prompt=sent, max_tokens=item.get("max_tokens"), settings=settings)
             if math.isnan(value):
                 return None, f"no token price known for the LLM {provider!r}"

@@ -71,7 +71,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from .._catalog import Subfeature
-from .._chat import CHAT_OPTIONS, ChatTask, chat_task
+from .._chat import CHAT_OPTIONS, ChatTask, asked_texts, chat_task
 from .._config import Settings
 from .._errors import APIError, ValidationError
 from .._local import has_local
@@ -449,10 +449,7 @@ class V3Transport:
         value = item.get(entry.input_field)
         params = {k: v for k, v in item.items() if k not in _CONTROL and k != entry.input_field and v is not None}
         items_field = entry.pack.items_field if entry.pack is not None else None
-        if isinstance(value, list) and items_field is None:
-            texts, value = None, "\n\n".join(str(v) for v in value)
-        else:
-            texts = value if isinstance(value, list) else None
+        texts = asked_texts(value, items_field is not None)
         response_format = task.response_format(params)
         options = {name: params[name] for name in CHAT_OPTIONS if name in params}
         settings = item.get("settings")
@@ -483,10 +480,9 @@ class V3Transport:
 
         async def one(provider: str) -> _Answer:
             model = model_spec(provider, settings)
-            if texts is None:
-                return await ask(str(value), model)
-            assert items_field is not None
-            return _packed(items_field, list(await asyncio.gather(*(ask(str(t), model) for t in texts))))
+            if items_field is None or not isinstance(value, list):
+                return await ask(texts[0], model)
+            return _packed(items_field, list(await asyncio.gather(*(ask(t, model) for t in texts))))
 
         return list(await asyncio.gather(*(one(p) for p in providers)))
 
