@@ -23,6 +23,7 @@ from ._pipeline._plan import is_blank
 from ._prompt_schema import normalize_schema
 from ._prompt_task import PROMPT_METHOD, default_llm, llm_providers, prompt_entry
 from ._transport.local import LOCAL
+from ._transport.v3_universal import is_llm_model
 from ._validate import FIX_ENCODING, close_matches, first_unencodable, utf8_guaranteed
 
 V3_BASE_URL = "https://api.edenai.run/v3"
@@ -169,9 +170,9 @@ def _check_llms(option: str, given: Any) -> tuple[str, ...]:
     """`providers` / `fallback_providers` as LLM models "provider/model", or a ValidationError naming the form."""
     models = parse_providers(given)
     for model in models:
-        name, slash, rest = model.partition("/")
-        if slash and name.strip() and rest.strip() and model != LOCAL:
+        if model != LOCAL and is_llm_model(model):
             continue
+        name, slash, _ = model.partition("/")
         if model == LOCAL:
             what = "'local' has no LLM (prompts run on Eden AI only)"
         elif not slash and default_llm(name):
